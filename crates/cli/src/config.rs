@@ -1,0 +1,95 @@
+//! Settings, with precedence flags > `GATEHOUSE_*` environment variables > TOML file > defaults. Clap
+//! resolves the first two; this module fills the rest from the file and the defaults.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://./gatehouse.db";
+
+/// The TOML file. Unknown keys are an error: a misspelt setting must not be silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+    pub zone: Option<String>,
+    pub issuer: Option<String>,
+    pub last_used_flush_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("invalid listen address {0:?}")]
+    Listen(String),
+    #[error("invalid issuer {0:?}: it must be an absolute http(s) URL without query or fragment")]
+    Issuer(String),
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })
+    }
+}
+
+pub fn resolve_listen(flag: Option<String>, file: &FileConfig) -> Result<SocketAddr, ConfigError> {
+    let text = flag.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    text.parse().map_err(|_| ConfigError::Listen(text))
+}
+
+pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {
+    flag.or_else(|| file.database.clone()).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+}
+
+/// The issuer is the server's public URL; by default, where it listens.
+pub fn resolve_issuer(flag: Option<String>, file: &FileConfig, listen: SocketAddr) -> Result<String, ConfigError> {
+    let issuer = flag.or_else(|| file.issuer.clone()).unwrap_or_else(|| format!("http://{listen}"));
+    let issuer = issuer.trim_end_matches('/').to_string();
+    let valid = (issuer.starts_with("http://") || issuer.starts_with("https://"))
+        && !issuer.contains(['?', '#', ' '])
+        && issuer.len() > "https://".len();
+    if valid { Ok(issuer) } else { Err(ConfigError::Issuer(issuer)) }
+}
+
+/// The host (and port) of a URL: the default zone name.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file = FileConfig { listen: Some("127.0.0.1:9000".into()), ..FileConfig::default() };
+        assert_eq!(resolve_listen(Some("127.0.0.1:9100".into()), &file).unwrap().port(), 9100);
+        assert_eq!(resolve_listen(None, &file).unwrap().port(), 9000);
+        assert_eq!(resolve_listen(None, &FileConfig::default()).unwrap().port(), 8080);
+    }
+
+    #[test]
+    fn issuer_defaults_to_the_listen_address_and_must_be_a_url() {
+        let listen: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(resolve_issuer(None, &FileConfig::default(), listen).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(resolve_issuer(Some("https://auth.example.com/".into()), &FileConfig::default(), listen).unwrap(), "https://auth.example.com");
+        assert!(resolve_issuer(Some("auth.example.com".into()), &FileConfig::default(), listen).is_err());
+        assert_eq!(host_of("https://auth.example.com/x"), "auth.example.com");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        assert!(toml::from_str::<FileConfig>("listne = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("zone = \"eu1.example.com\"").is_ok());
+    }
+}

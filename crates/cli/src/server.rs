@@ -1,0 +1,64 @@
+//! Running the server: bind, serve, flush batched writes, shut down cleanly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_domain::{Clock, SystemClock};
+use gatehouse_http::{AppState, ServerConfig};
+use gatehouse_store::DynStore;
+use tokio::net::TcpListener;
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and writes pending `lastUsed` values.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+pub fn state(store: DynStore, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
+    AppState::new(store, clock, config)
+}
+
+/// Serves `state` on `listener` until [`Running::stop`] is called or the process is signalled.
+pub async fn start(listener: TcpListener, state: AppState, flush_every: Duration) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let app = gatehouse_http::router(state.clone());
+    let flusher_state = state.clone();
+    let mut flusher_shutdown = shutdown_rx.clone();
+    let task = tokio::spawn(async move {
+        let flusher = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(flush_every);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => flusher_state.auth.usage.flush(&flusher_state.store).await,
+                    _ = flusher_shutdown.changed() => break,
+                }
+            }
+            flusher_state.auth.usage.flush(&flusher_state.store).await;
+        });
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.changed().await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "server stopped with an error");
+        }
+        let _ = flusher.await;
+    });
+    Ok(Running { addr, state, shutdown, task })
+}
+
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

@@ -1,0 +1,21 @@
+//! Gatehouse's domain: scopes, API tokens, identities and the rules between them.
+//!
+//! Nothing in this crate knows about HTTP or SQL. Time comes from a [`Clock`] so that expiry rules are
+//! testable without sleeping; secrets are parsed once into types that cannot be confused with each other.
+
+pub mod api_token;
+pub mod clock;
+pub mod error;
+pub mod identity;
+pub mod page;
+pub mod password;
+pub mod scope;
+pub mod time;
+
+pub use api_token::{ApiToken, ApiTokenSecret, NewApiTokenRequest, TokenHash, TokenLabel};
+pub use clock::{Clock, MockClock, SystemClock};
+pub use error::ValidationError;
+pub use identity::{Email, OrgRole, Organization, Team, User, UserId};
+pub use page::{Page, SortDir, SortKey};
+pub use scope::{Access, Scope, ScopeSet};
+pub use time::Timestamp;

@@ -1,0 +1,10 @@
+//! One module per resource. Each handler parses, asks the store, and shapes Make's JSON.
+
+pub mod admin;
+pub mod enums;
+pub mod health;
+pub mod organizations;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+pub mod views;

@@ -1,0 +1,205 @@
+//! Credentials: parsing `Authorization`, verifying API tokens through a bounded in-memory cache, and the
+//! [`Caller`] that handlers receive.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, header};
+use gatehouse_domain::api_token::TokenFormatError;
+use gatehouse_domain::{ApiToken, ApiTokenSecret, Clock, ScopeSet, Timestamp, TokenHash, UserId};
+use gatehouse_store::DynStore;
+use moka::sync::Cache;
+
+use crate::error::ApiError;
+use crate::usage::UsageRecorder;
+
+/// How the caller authenticated, as `current-authorization` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// An API token, identified by its per-user key.
+    ApiToken { created: Timestamp },
+}
+
+impl AuthMethod {
+    /// Make's `authUsed` value.
+    pub fn auth_used(&self) -> &'static str {
+        match self {
+            AuthMethod::ApiToken { .. } => "token",
+        }
+    }
+}
+
+/// Who is calling, with what scopes. Built once per request by the route's requirement layer.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub scopes: ScopeSet,
+    pub is_admin: bool,
+    pub method: AuthMethod,
+}
+
+/// What a verified API token lets through, cached by hash.
+#[derive(Debug, Clone)]
+struct VerifiedToken {
+    user_id: UserId,
+    created: Timestamp,
+    scopes: ScopeSet,
+    zone: String,
+    expires_at: Option<Timestamp>,
+    is_admin: bool,
+}
+
+/// A credential as presented, before verification.
+enum Presented<'a> {
+    ApiToken(ApiTokenSecret),
+    Bearer(&'a str),
+}
+
+pub struct Authenticator {
+    store: DynStore,
+    clock: Arc<dyn Clock>,
+    zone: String,
+    verified: Cache<TokenHash, Arc<VerifiedToken>>,
+    pub usage: UsageRecorder,
+}
+
+/// How long a verified token is trusted without asking the store again. Deletions on this node
+/// invalidate at once; the TTL bounds staleness for changes made elsewhere (a user's admin flag, say).
+const VERIFIED_TTL: Duration = Duration::from_secs(60);
+const VERIFIED_CAPACITY: u64 = 1_000_000;
+
+impl Authenticator {
+    pub fn new(store: DynStore, clock: Arc<dyn Clock>, zone: String) -> Self {
+        Self {
+            store,
+            clock,
+            zone,
+            verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
+            usage: UsageRecorder::default(),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Forgets a token at once, so that a deletion takes effect on the next request.
+    pub fn invalidate(&self, hash: &TokenHash) {
+        self.verified.invalidate(hash);
+        self.usage.forget(hash);
+    }
+
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        match parse_authorization(headers)? {
+            Presented::ApiToken(secret) => self.verify_api_token(secret).await,
+            Presented::Bearer(value) => {
+                if ApiTokenSecret::parse(value).is_ok() {
+                    return Err(ApiError::unauthorized(
+                        "API tokens are sent with the Token scheme: Authorization: Token <api-token>. \
+                         Bearer is for OAuth access tokens.",
+                        Some("invalid_token"),
+                    ));
+                }
+                Err(ApiError::unauthorized("The access token is invalid.", Some("invalid_token")))
+            }
+        }
+    }
+
+    async fn verify_api_token(&self, secret: ApiTokenSecret) -> Result<Caller, ApiError> {
+        let hash = secret.hash();
+        let verified = match self.verified.get(&hash) {
+            Some(verified) => verified,
+            None => {
+                let token = self.store.api_token_by_hash(&hash).await?;
+                let Some(token) = token.filter(|token| token.hash.matches(&hash)) else {
+                    return Err(invalid_token());
+                };
+                let user = self.store.user_by_id(token.user_id).await?.ok_or_else(invalid_token)?;
+                let verified = Arc::new(VerifiedToken::from_token(&token, user.is_admin));
+                self.verified.insert(hash, verified.clone());
+                verified
+            }
+        };
+        let now = self.clock.now();
+        if verified.zone != self.zone {
+            return Err(ApiError::unauthorized(
+                "The API token was issued for another zone. Generate a token in this zone.",
+                Some("invalid_token"),
+            ));
+        }
+        if verified.expires_at.is_some_and(|expires_at| expires_at <= now) {
+            return Err(ApiError::unauthorized("The API token has expired.", Some("invalid_token")));
+        }
+        self.usage.note(hash, now);
+        Ok(Caller {
+            user_id: verified.user_id,
+            scopes: verified.scopes,
+            is_admin: verified.is_admin,
+            method: AuthMethod::ApiToken { created: verified.created },
+        })
+    }
+}
+
+impl VerifiedToken {
+    fn from_token(token: &ApiToken, is_admin: bool) -> Self {
+        Self {
+            user_id: token.user_id,
+            created: token.created,
+            scopes: token.scopes,
+            zone: token.zone.clone(),
+            expires_at: token.expires_at,
+            is_admin,
+        }
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::unauthorized("The API token is invalid or has been deleted.", Some("invalid_token"))
+}
+
+/// Parses the one `Authorization` header. The scheme is case-insensitive (RFC 9110 §11.1); the value is
+/// the part after a single run of spaces.
+fn parse_authorization(headers: &HeaderMap) -> Result<Presented<'_>, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err(ApiError::unauthorized(
+            "Authentication is required: send Authorization: Token <api-token>.",
+            None,
+        ));
+    };
+    if values.next().is_some() {
+        // RFC 6750 §3.1: a request with more than one credential is an invalid_request, answered 400.
+        let mut error = ApiError::bad_request("Send exactly one Authorization header.");
+        error.challenge = Some(crate::error::Challenge { error: Some("invalid_request"), scope: None });
+        return Err(error);
+    }
+    let malformed = || {
+        ApiError::unauthorized(
+            "The Authorization header is malformed: use Authorization: Token <api-token>.",
+            Some("invalid_request"),
+        )
+    };
+    let text = value.to_str().map_err(|_| malformed())?;
+    let (scheme, credential) = text.split_once(' ').ok_or_else(malformed)?;
+    let credential = credential.trim_start_matches(' ');
+    if credential.is_empty() || credential.contains(' ') {
+        return Err(malformed());
+    }
+    if scheme.eq_ignore_ascii_case("token") {
+        match ApiTokenSecret::parse(credential) {
+            Ok(secret) => Ok(Presented::ApiToken(secret)),
+            Err(TokenFormatError::NotVersion4) => Err(ApiError::unauthorized(
+                "The API token is not a valid token: API tokens are version 4 UUIDs.",
+                Some("invalid_token"),
+            )),
+            Err(TokenFormatError::NotAUuid) => Err(ApiError::unauthorized(
+                "The API token is not a valid token: API tokens are UUIDs.",
+                Some("invalid_token"),
+            )),
+        }
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(Presented::Bearer(credential))
+    } else {
+        Err(malformed())
+    }
+}

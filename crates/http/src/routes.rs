@@ -1,0 +1,193 @@
+//! Every `/api/v2` route, with what it requires, in one table a reader can audit at a glance.
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::Router;
+use gatehouse_domain::{Access, Scope};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::api::{admin, enums, health, organizations, teams, tokens, users};
+use crate::error::ApiError;
+use crate::state::{AppState, MAX_BODY_BYTES};
+
+pub const API_PREFIX: &str = "/api/v2";
+
+/// What a route requires of the caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Needs {
+    /// Any valid credential, whatever its scopes (Make's `/users/me`; see reference §1.3).
+    Credential,
+    /// `<resource>:read` for GET, `<resource>:write` for POST, PUT, PATCH and DELETE (Make's verb rule).
+    Scope(&'static str),
+    /// An administration scope by the verb rule, and a platform administrator behind the credential:
+    /// a regular user's token with admin scopes gets 403 Access denied (Make, scopes overview).
+    AdminScope(&'static str),
+}
+
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub needs: Needs,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($method:ident $path:literal, $needs:expr, $handler:expr) => {
+        ApiRoute { method: Method::$method, path: $path, needs: $needs, handler: || $handler }
+    };
+}
+
+use Needs::{AdminScope, Credential, Scope as S};
+
+/// The table. Paths are relative to `/api/v2`.
+pub static API_ROUTES: &[ApiRoute] = &[
+    route!(GET    "/users/me",                       Credential,       get(users::me)),
+    route!(GET    "/users/me/current-authorization", Credential,       get(users::current_authorization)),
+    route!(GET    "/users/me/api-tokens",            S("user"),        get(tokens::list)),
+    route!(POST   "/users/me/api-tokens",            S("user"),        post(tokens::create)),
+    route!(DELETE "/users/me/api-tokens/{created}",  S("user"),        delete(tokens::delete)),
+    route!(GET    "/enums/user-api-token-scopes",    Credential,       get(enums::user_api_token_scopes)),
+    route!(GET    "/organizations",                  S("organizations"), get(organizations::list)),
+    route!(POST   "/organizations",                  S("organizations"), post(organizations::create)),
+    route!(GET    "/organizations/{id}",             S("organizations"), get(organizations::detail)),
+    route!(PATCH  "/organizations/{id}",             S("organizations"), patch(organizations::update)),
+    route!(DELETE "/organizations/{id}",             S("organizations"), delete(organizations::remove)),
+    route!(GET    "/teams",                          S("teams"),       get(teams::list)),
+    route!(POST   "/teams",                          S("teams"),       post(teams::create)),
+    route!(GET    "/teams/{id}",                     S("teams"),       get(teams::detail)),
+    route!(DELETE "/teams/{id}",                     S("teams"),       delete(teams::remove)),
+    route!(GET    "/admin/users",                    AdminScope("admin"),  get(admin::users)),
+    route!(GET    "/admin/organizations",            AdminScope("admin"),  get(admin::organizations)),
+    route!(GET    "/admin/system",                   AdminScope("system"), get(admin::system)),
+];
+
+pub fn router(state: AppState) -> Router {
+    let mut api = Router::new();
+    for route in API_ROUTES {
+        let needs = route.needs;
+        let method_router = (route.handler)()
+            .route_layer(middleware::from_fn_with_state((state.clone(), needs), require));
+        api = api.route(&format!("{API_PREFIX}{}", route.path), method_router);
+    }
+    Router::new()
+        .route("/health", get(health::health))
+        .merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(make_error_bodies))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(reject_oversized_bodies))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"handler panicked").into_response()))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .with_state(state)
+}
+
+/// The requirement layer: authenticates the caller and checks the route's requirement before the
+/// handler runs, so handlers never test scopes themselves.
+async fn require(State((state, needs)): State<(AppState, Needs)>, mut request: Request, next: Next) -> Response {
+    let caller = match state.auth.authenticate(request.headers()).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let method = request.method().as_str();
+    let check = match needs {
+        Needs::Credential => Ok(()),
+        Needs::Scope(resource) => check_scope(&caller, resource, method, request.uri().path()),
+        Needs::AdminScope(resource) => check_scope(&caller, resource, method, request.uri().path())
+            .and_then(|()| if caller.is_admin { Ok(()) } else { Err(ApiError::access_denied()) }),
+    };
+    if let Err(error) = check {
+        return error.into_response();
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+fn check_scope(caller: &crate::auth::Caller, resource: &str, method: &str, path: &str) -> Result<(), ApiError> {
+    let Some(scope) = Scope::for_resource(resource, Access::for_method(method)) else {
+        // A route declared with a resource that has no such scope: fail closed.
+        return Err(ApiError::internal(&format!("route {method} {path} names unknown scope resource {resource}")));
+    };
+    if caller.scopes.contains(scope) { Ok(()) } else { Err(ApiError::insufficient_scope(scope.name(), method, path)) }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("The requested resource does not exist.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// Refuses a declared body larger than the limit before anything reads it.
+async fn reject_oversized_bodies(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return ApiError::payload_too_large(MAX_BODY_BYTES).into_response();
+    }
+    next.run(request).await
+}
+
+/// Errors produced below the handlers (axum's own rejections) come without Make's body: give them one.
+async fn make_error_bodies(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        return ApiError::for_status(status).into_response();
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scoped_route_names_a_read_and_a_write_scope() {
+        for route in API_ROUTES {
+            if let Needs::Scope(resource) | Needs::AdminScope(resource) = route.needs {
+                let access = Access::for_method(route.method.as_str());
+                let scope = Scope::for_resource(resource, access);
+                assert!(scope.is_some(), "{} {} needs {resource}:{access:?}", route.method, route.path);
+            }
+        }
+    }
+
+    #[test]
+    fn admin_routes_need_administration_scopes() {
+        for route in API_ROUTES {
+            if let Needs::AdminScope(resource) = route.needs {
+                let scope = Scope::for_resource(resource, Access::Read).expect("declared");
+                assert!(scope.is_administration(), "{}", route.path);
+            }
+        }
+    }
+
+    #[test]
+    fn no_route_is_declared_twice() {
+        for (index, route) in API_ROUTES.iter().enumerate() {
+            for other in &API_ROUTES[index + 1..] {
+                assert!(!(route.method == other.method && route.path == other.path), "{} {}", route.method, route.path);
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+use std::sync::Arc;
+
+use gatehouse_domain::Clock;
+use gatehouse_store::DynStore;
+
+use crate::auth::Authenticator;
+
+/// Largest request body accepted anywhere. Make's own bodies here are a label and a list of scopes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The zone this node serves; API tokens issued elsewhere are refused.
+    pub zone: String,
+    /// The public base URL of this server, e.g. `https://auth.example.com`.
+    pub issuer: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    pub auth: Arc<Authenticator>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
+        let auth = Arc::new(Authenticator::new(store.clone(), clock.clone(), config.zone.clone()));
+        Self { store, clock, config: Arc::new(config), auth }
+    }
+}

@@ -1,0 +1,105 @@
+//! Gatehouse's storage: one interface, [`Store`], with an embedded SQLite implementation (the default) and a
+//! PostgreSQL one. Both run the same SQL text (see `sql.rs`); only the connection setup and the DDL differ.
+//!
+//! Lookups return `Result<Option<T>>`: "not found" is an answer, not an error.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gatehouse_domain::identity::NewUser;
+use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, Team, Timestamp, TokenHash, User, UserId};
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (an email already registered, say). The message names the rule.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub zone: String,
+    pub api_limit: i64,
+    pub timezone: String,
+    pub country: Option<String>,
+}
+
+/// The one storage interface. Every backend passes the same test suite.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs and `/health`.
+    fn backend(&self) -> &'static str;
+
+    /// Answers when the database answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    async fn create_user(&self, user: &NewUser, now: Timestamp) -> StoreResult<User>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn list_users(&self, page: Page) -> StoreResult<Vec<User>>;
+
+    /// Creates the organization and makes `owner` its owner, atomically.
+    async fn create_organization(&self, org: &NewOrganization, owner: UserId, now: Timestamp) -> StoreResult<Organization>;
+    async fn organization(&self, id: i64) -> StoreResult<Option<Organization>>;
+    async fn organizations_of_user(&self, user: UserId, page: Page) -> StoreResult<Vec<Organization>>;
+    async fn list_organizations(&self, page: Page) -> StoreResult<Vec<Organization>>;
+    async fn update_organization(&self, org: &Organization) -> StoreResult<bool>;
+    /// Deletes the organization with its teams and memberships.
+    async fn delete_organization(&self, id: i64) -> StoreResult<bool>;
+    /// Adds the member or changes the member's role.
+    async fn set_organization_role(&self, org: i64, user: UserId, role: OrgRole) -> StoreResult<()>;
+    async fn organization_role(&self, org: i64, user: UserId) -> StoreResult<Option<OrgRole>>;
+
+    async fn create_team(&self, org: i64, name: &str, now: Timestamp) -> StoreResult<Team>;
+    async fn team(&self, id: i64) -> StoreResult<Option<Team>>;
+    async fn teams_of_organization(&self, org: i64, page: Page) -> StoreResult<Vec<Team>>;
+    async fn delete_team(&self, id: i64) -> StoreResult<bool>;
+    async fn add_team_member(&self, team: i64, user: UserId) -> StoreResult<()>;
+
+    /// Stores a token. If `created` is taken for this user, the next free millisecond is used, so that
+    /// `created` stays unique per user; the stored token (with its final `created`) is returned.
+    async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<ApiToken>;
+    async fn api_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
+    /// The user's tokens, oldest first.
+    async fn api_tokens_of_user(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    async fn delete_api_token(&self, user: UserId, created: Timestamp) -> StoreResult<Option<ApiToken>>;
+    /// Applies a batch of "last used" observations in one transaction. Older observations never
+    /// overwrite newer ones.
+    async fn record_api_token_use(&self, uses: &[(TokenHash, Timestamp)]) -> StoreResult<()>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a URL names, running its migrations: `sqlite://PATH` (created if missing) or
+/// `postgres://…` / `postgresql://…`.
+pub async fn open(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}

@@ -1,0 +1,412 @@
+//! The SQL both backends share. sqlx's SQLite driver accepts `$N` placeholders, and every statement here
+//! sticks to what both databases understand (`RETURNING`, `ON CONFLICT`, integer times, no `now()`), so one
+//! text serves both. The macro stamps the same implementation onto each backend's pool type.
+
+use gatehouse_domain::identity::OrgRole;
+use gatehouse_domain::{Page, SortDir, SortKey};
+
+use crate::StoreError;
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, name, email, password_hash, language, timezone, locale, country, is_admin, created";
+pub(crate) const ORG_COLUMNS: &str = "id, name, zone, api_limit, timezone, country, created";
+pub(crate) const TEAM_COLUMNS: &str = "id, name, organization_id, created";
+pub(crate) const TOKEN_COLUMNS: &str = "user_id, created, token_hash, prefix, label, scopes, zone, expires_at, last_used";
+
+/// `ORDER BY … LIMIT … OFFSET …` for a page. Columns come from an enum, never from the request.
+pub(crate) fn page_clause(page: Page, table_alias: &str) -> String {
+    let column = match page.sort_by {
+        SortKey::Id => "id",
+        SortKey::Name => "name",
+    };
+    let direction = match page.sort_dir {
+        SortDir::Asc => "ASC",
+        SortDir::Desc => "DESC",
+    };
+    format!(
+        " ORDER BY {table_alias}{column} {direction}, {table_alias}id ASC LIMIT {} OFFSET {}",
+        page.limit, page.offset
+    )
+}
+
+pub(crate) fn parse_role(text: &str) -> Result<OrgRole, StoreError> {
+    OrgRole::parse(text).map_err(|error| StoreError::Corrupt(error.0))
+}
+
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|db| db.is_unique_violation())
+}
+
+macro_rules! sql_store_impl {
+    ($store:ty, $db:ty, $backend:literal) => {
+        mod shared_sql {
+            use async_trait::async_trait;
+            use gatehouse_domain::api_token::TokenLabel;
+            use gatehouse_domain::identity::NewUser;
+            use gatehouse_domain::{
+                ApiToken, Email, OrgRole, Organization, Page, ScopeSet, Team, Timestamp, TokenHash, User, UserId,
+            };
+            use sqlx::Row;
+
+            use super::*;
+            use crate::sql::{
+                is_unique_violation, page_clause, parse_role, ORG_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+            };
+            use crate::{NewOrganization, Store, StoreError, StoreResult};
+
+            type Db = $db;
+            type DbRow = <Db as sqlx::Database>::Row;
+
+            fn user_from_row(row: &DbRow) -> StoreResult<User> {
+                Ok(User {
+                    id: UserId(row.try_get("id")?),
+                    name: row.try_get("name")?,
+                    email: Email::from_stored(row.try_get("email")?),
+                    password_hash: row.try_get("password_hash")?,
+                    language: row.try_get("language")?,
+                    timezone: row.try_get("timezone")?,
+                    locale: row.try_get("locale")?,
+                    country: row.try_get("country")?,
+                    is_admin: row.try_get("is_admin")?,
+                    created: Timestamp::from_millis(row.try_get("created")?),
+                })
+            }
+
+            fn org_from_row(row: &DbRow) -> StoreResult<Organization> {
+                Ok(Organization {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    zone: row.try_get("zone")?,
+                    api_limit: row.try_get("api_limit")?,
+                    timezone: row.try_get("timezone")?,
+                    country: row.try_get("country")?,
+                    created: Timestamp::from_millis(row.try_get("created")?),
+                })
+            }
+
+            fn team_from_row(row: &DbRow) -> StoreResult<Team> {
+                Ok(Team {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    organization_id: row.try_get("organization_id")?,
+                    created: Timestamp::from_millis(row.try_get("created")?),
+                })
+            }
+
+            fn token_from_row(row: &DbRow) -> StoreResult<ApiToken> {
+                let hash_bytes: Vec<u8> = row.try_get("token_hash")?;
+                let scopes: String = row.try_get("scopes")?;
+                Ok(ApiToken {
+                    user_id: UserId(row.try_get("user_id")?),
+                    created: Timestamp::from_millis(row.try_get("created")?),
+                    label: TokenLabel::from_stored(row.try_get("label")?),
+                    scopes: ScopeSet::parse_delimited(&scopes).map_err(|error| StoreError::Corrupt(error.0))?,
+                    hash: TokenHash::from_stored(&hash_bytes)
+                        .ok_or_else(|| StoreError::Corrupt("token hash is not 32 bytes".into()))?,
+                    prefix: row.try_get("prefix")?,
+                    zone: row.try_get("zone")?,
+                    expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp::from_millis),
+                    last_used: row.try_get::<Option<i64>, _>("last_used")?.map(Timestamp::from_millis),
+                })
+            }
+
+            #[async_trait]
+            impl Store for $store {
+                fn backend(&self) -> &'static str {
+                    $backend
+                }
+
+                async fn ping(&self) -> StoreResult<()> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+                    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(match row {
+                        Some(row) => Some(row.try_get("value")?),
+                        None => None,
+                    })
+                }
+
+                async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO settings (key, value) VALUES ($1, $2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(key)
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn create_user(&self, user: &NewUser, now: Timestamp) -> StoreResult<User> {
+                    let sql = format!(
+                        "INSERT INTO users (name, email, password_hash, is_admin, created)
+                         VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
+                    );
+                    let result = sqlx::query(&sql)
+                        .bind(&user.name)
+                        .bind(user.email.as_str())
+                        .bind(&user.password_hash)
+                        .bind(user.is_admin)
+                        .bind(now.as_millis())
+                        .fetch_one(&self.pool)
+                        .await;
+                    match result {
+                        Ok(row) => user_from_row(&row),
+                        Err(error) if is_unique_violation(&error) => {
+                            Err(StoreError::Conflict("a user with this email already exists"))
+                        }
+                        Err(error) => Err(error.into()),
+                    }
+                }
+
+                async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+                    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(user_from_row).transpose()
+                }
+
+                async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+                    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+                    let row = sqlx::query(&sql).bind(email.as_str()).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(user_from_row).transpose()
+                }
+
+                async fn count_users(&self) -> StoreResult<i64> {
+                    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?;
+                    Ok(row.try_get("n")?)
+                }
+
+                async fn list_users(&self, page: Page) -> StoreResult<Vec<User>> {
+                    let sql = format!("SELECT {USER_COLUMNS} FROM users{}", page_clause(page, ""));
+                    let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                    rows.iter().map(user_from_row).collect()
+                }
+
+                async fn create_organization(
+                    &self,
+                    org: &NewOrganization,
+                    owner: UserId,
+                    now: Timestamp,
+                ) -> StoreResult<Organization> {
+                    let mut tx = self.pool.begin().await?;
+                    let sql = format!(
+                        "INSERT INTO organizations (name, zone, api_limit, timezone, country, created)
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ORG_COLUMNS}"
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(&org.name)
+                        .bind(&org.zone)
+                        .bind(org.api_limit)
+                        .bind(&org.timezone)
+                        .bind(&org.country)
+                        .bind(now.as_millis())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let created = org_from_row(&row)?;
+                    sqlx::query("INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, $3)")
+                        .bind(created.id)
+                        .bind(owner.0)
+                        .bind(OrgRole::Owner.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(created)
+                }
+
+                async fn organization(&self, id: i64) -> StoreResult<Option<Organization>> {
+                    let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1");
+                    let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(org_from_row).transpose()
+                }
+
+                async fn organizations_of_user(&self, user: UserId, page: Page) -> StoreResult<Vec<Organization>> {
+                    let columns = ORG_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+                    let sql = format!(
+                        "SELECT {columns} FROM organizations o
+                         JOIN organization_members m ON m.organization_id = o.id
+                         WHERE m.user_id = $1{}",
+                        page_clause(page, "o.")
+                    );
+                    let rows = sqlx::query(&sql).bind(user.0).fetch_all(&self.pool).await?;
+                    rows.iter().map(org_from_row).collect()
+                }
+
+                async fn list_organizations(&self, page: Page) -> StoreResult<Vec<Organization>> {
+                    let sql = format!("SELECT {ORG_COLUMNS} FROM organizations{}", page_clause(page, ""));
+                    let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                    rows.iter().map(org_from_row).collect()
+                }
+
+                async fn update_organization(&self, org: &Organization) -> StoreResult<bool> {
+                    let result = sqlx::query(
+                        "UPDATE organizations SET name = $1, api_limit = $2, timezone = $3, country = $4 WHERE id = $5",
+                    )
+                    .bind(&org.name)
+                    .bind(org.api_limit)
+                    .bind(&org.timezone)
+                    .bind(&org.country)
+                    .bind(org.id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(result.rows_affected() == 1)
+                }
+
+                async fn delete_organization(&self, id: i64) -> StoreResult<bool> {
+                    // Foreign keys cascade to teams, team members and organization members.
+                    let result =
+                        sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.pool).await?;
+                    Ok(result.rows_affected() == 1)
+                }
+
+                async fn set_organization_role(&self, org: i64, user: UserId, role: OrgRole) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, $3)
+                         ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role",
+                    )
+                    .bind(org)
+                    .bind(user.0)
+                    .bind(role.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn organization_role(&self, org: i64, user: UserId) -> StoreResult<Option<OrgRole>> {
+                    let row = sqlx::query(
+                        "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+                    )
+                    .bind(org)
+                    .bind(user.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    match row {
+                        Some(row) => Ok(Some(parse_role(&row.try_get::<String, _>("role")?)?)),
+                        None => Ok(None),
+                    }
+                }
+
+                async fn create_team(&self, org: i64, name: &str, now: Timestamp) -> StoreResult<Team> {
+                    let sql = format!(
+                        "INSERT INTO teams (name, organization_id, created) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}"
+                    );
+                    let row = sqlx::query(&sql).bind(name).bind(org).bind(now.as_millis()).fetch_one(&self.pool).await?;
+                    team_from_row(&row)
+                }
+
+                async fn team(&self, id: i64) -> StoreResult<Option<Team>> {
+                    let sql = format!("SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1");
+                    let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(team_from_row).transpose()
+                }
+
+                async fn teams_of_organization(&self, org: i64, page: Page) -> StoreResult<Vec<Team>> {
+                    let sql =
+                        format!("SELECT {TEAM_COLUMNS} FROM teams WHERE organization_id = $1{}", page_clause(page, ""));
+                    let rows = sqlx::query(&sql).bind(org).fetch_all(&self.pool).await?;
+                    rows.iter().map(team_from_row).collect()
+                }
+
+                async fn delete_team(&self, id: i64) -> StoreResult<bool> {
+                    let result = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&self.pool).await?;
+                    Ok(result.rows_affected() == 1)
+                }
+
+                async fn add_team_member(&self, team: i64, user: UserId) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)
+                         ON CONFLICT (team_id, user_id) DO NOTHING",
+                    )
+                    .bind(team)
+                    .bind(user.0)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<ApiToken> {
+                    let sql = format!(
+                        "INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)"
+                    );
+                    let mut stored = token.clone();
+                    // Two tokens created in the same millisecond by one user: move the later one on by a
+                    // millisecond, so `created` stays a unique key. Bounded, in case of a pathological burst.
+                    for _ in 0..1000 {
+                        let result = sqlx::query(&sql)
+                            .bind(stored.user_id.0)
+                            .bind(stored.created.as_millis())
+                            .bind(stored.hash.as_bytes().as_slice())
+                            .bind(&stored.prefix)
+                            .bind(stored.label.as_str())
+                            .bind(stored.scopes.to_space_delimited())
+                            .bind(&stored.zone)
+                            .bind(stored.expires_at.map(Timestamp::as_millis))
+                            .execute(&self.pool)
+                            .await;
+                        match result {
+                            Ok(_) => return Ok(stored),
+                            Err(error) if is_unique_violation(&error) => {
+                                let taken = sqlx::query("SELECT 1 FROM api_tokens WHERE user_id = $1 AND created = $2")
+                                    .bind(stored.user_id.0)
+                                    .bind(stored.created.as_millis())
+                                    .fetch_optional(&self.pool)
+                                    .await?;
+                                if taken.is_none() {
+                                    return Err(StoreError::Conflict("an API token with this hash already exists"));
+                                }
+                                stored.created = stored.created.plus_millis(1);
+                            }
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
+                    Err(StoreError::Conflict("no free creation timestamp for this user"))
+                }
+
+                async fn api_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>> {
+                    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1");
+                    let row = sqlx::query(&sql).bind(hash.as_bytes().as_slice()).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(token_from_row).transpose()
+                }
+
+                async fn api_tokens_of_user(&self, user: UserId) -> StoreResult<Vec<ApiToken>> {
+                    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created ASC");
+                    let rows = sqlx::query(&sql).bind(user.0).fetch_all(&self.pool).await?;
+                    rows.iter().map(token_from_row).collect()
+                }
+
+                async fn delete_api_token(&self, user: UserId, created: Timestamp) -> StoreResult<Option<ApiToken>> {
+                    let sql = format!("DELETE FROM api_tokens WHERE user_id = $1 AND created = $2 RETURNING {TOKEN_COLUMNS}");
+                    let row = sqlx::query(&sql).bind(user.0).bind(created.as_millis()).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(token_from_row).transpose()
+                }
+
+                async fn record_api_token_use(&self, uses: &[(TokenHash, Timestamp)]) -> StoreResult<()> {
+                    if uses.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.pool.begin().await?;
+                    for (hash, at) in uses {
+                        sqlx::query(
+                            "UPDATE api_tokens SET last_used = $1
+                             WHERE token_hash = $2 AND (last_used IS NULL OR last_used < $1)",
+                        )
+                        .bind(at.as_millis())
+                        .bind(hash.as_bytes().as_slice())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store_impl;
