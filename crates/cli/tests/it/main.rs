@@ -1,0 +1,11 @@
+//! Gatehouse's integration tests: one binary (every file in `tests/` would link separately and slowly).
+//! Each test drives real HTTP against a real socket.
+
+mod harness;
+mod postgres;
+
+mod api_tokens;
+mod authentication;
+mod cli;
+mod organizations_and_teams;
+mod scopes;
