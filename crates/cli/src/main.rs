@@ -274,7 +274,11 @@ async fn serve(global: &Global, args: ServeArgs) -> CliResult {
 
     let flush_secs = context.file.last_used_flush_secs.unwrap_or(5).max(1);
     let state = server::state(context.store.clone(), context.clock.clone(), ServerConfig { zone: context.zone.clone(), issuer });
-    let running = server::start(listener, state, Duration::from_secs(flush_secs)).await?;
+    let cadence = server::Cadence {
+        flush_every: Duration::from_secs(flush_secs),
+        revocation_poll: Duration::from_millis(context.file.revocation_poll_ms.unwrap_or(250).clamp(10, 60_000)),
+    };
+    let running = server::start(listener, state, cadence).await?;
     tracing::info!(addr = %running.addr, zone = %context.zone, backend = context.store.backend(), "gatehouse listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -423,7 +427,7 @@ async fn token(global: &Global, command: TokenCommand) -> CliResult {
         TokenCommand::Delete { user, created } => {
             let user = context.user(&user).await?;
             let at = Timestamp::parse_iso(&created).ok_or_else(|| CliError(format!("{created:?} is not an ISO-8601 timestamp")))?;
-            let deleted = context.store.delete_api_token(user.id, at).await?;
+            let deleted = context.store.delete_api_token(user.id, at, now).await?;
             match deleted {
                 Some(token) if context.json => println!("{}", json!({ "apiToken": token.created.to_iso() })),
                 Some(token) => println!("{}", token.created.to_iso()),

@@ -26,4 +26,11 @@ impl SqliteStore {
     }
 }
 
-crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite");
+impl SqliteStore {
+    /// SQLite has no push channel: other processes' writes (the CLI's) are seen by polling.
+    async fn listen_for_revocations(&self) -> StoreResult<Option<Box<dyn crate::RevocationListener>>> {
+        Ok(None)
+    }
+}
+
+crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", notify: None);

@@ -10,10 +10,10 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
 /// A `gatehouse serve` process; killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-    stdout_lines: Vec<String>,
+pub(crate) struct Served {
+    pub child: Child,
+    pub base: String,
+    pub stdout_lines: Vec<String>,
 }
 
 impl Drop for Served {
@@ -23,7 +23,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Served {
+pub(crate) fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Served {
     let mut command = Command::new(BIN);
     command.args(["serve", "--listen", "127.0.0.1:0", "--database", database]).args(extra);
     command.env_remove("GATEHOUSE_ZONE").env_remove("GATEHOUSE_CONFIG").env_remove("GATEHOUSE_DATABASE_URL");
@@ -72,15 +72,15 @@ fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
     (output.status.success(), String::from_utf8_lossy(&output.stdout).trim().to_string(), String::from_utf8_lossy(&output.stderr).to_string())
 }
 
-fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
+pub(crate) fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
     BlockingClient.send("GET", base, path, token, None)
 }
 
 /// Synchronous HTTP for these tests, which drive a child process: one current-thread runtime per call.
-struct BlockingClient;
+pub(crate) struct BlockingClient;
 
 impl BlockingClient {
-    fn send(&self, method: &str, base: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn send(&self, method: &str, base: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         runtime.block_on(async {
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");

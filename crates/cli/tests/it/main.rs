@@ -7,5 +7,6 @@ mod postgres;
 mod api_tokens;
 mod authentication;
 mod cli;
+mod nodes;
 mod organizations_and_teams;
 mod scopes;
