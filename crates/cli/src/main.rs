@@ -63,6 +63,18 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
+    Migrate {
+        /// Source store URL.
+        #[arg(long)]
+        from: String,
+        /// Target store URL (migrations are applied to it first).
+        #[arg(long)]
+        to: String,
+        /// Empty a non-empty target first instead of refusing.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Args)]
@@ -248,6 +260,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Team(command) => team(&cli.global, command).await,
         Command::Member(command) => member(&cli.global, command).await,
         Command::Token(command) => token(&cli.global, command).await,
+        Command::Migrate { from, to, replace } => migrate(&from, &to, replace, cli.global.json).await,
     }
 }
 
@@ -283,6 +296,25 @@ async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.stop().await;
+    Ok(())
+}
+
+async fn migrate(from: &str, to: &str, replace: bool, json_output: bool) -> CliResult {
+    if from == to {
+        return Err(CliError("--from and --to name the same store".into()));
+    }
+    let source = gatehouse_store::open(from).await?;
+    let target = gatehouse_store::open(to).await?;
+    let report = gatehouse_store::copy::copy_store(source.as_ref(), target.as_ref(), replace).await?;
+    if json_output {
+        let tables: serde_json::Map<String, serde_json::Value> =
+            report.tables.iter().map(|(name, rows)| (name.to_string(), json!(rows))).collect();
+        println!("{}", json!({ "tables": tables }));
+    } else {
+        for (name, rows) in &report.tables {
+            println!("{name}\t{rows}");
+        }
+    }
     Ok(())
 }
 

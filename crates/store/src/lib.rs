@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, Team, Timestamp, TokenHash, User, UserId};
 
+pub mod copy;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -137,6 +138,16 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_revocations(&self, before: Timestamp) -> StoreResult<u64>;
     /// A push channel for revocations, where the backend has one (PostgreSQL); `None` means poll only.
     async fn revocation_listener(&self) -> StoreResult<Option<Box<dyn RevocationListener>>>;
+
+    /// Rows in a table named in [`copy::TABLES`].
+    async fn count_rows(&self, table: &str) -> StoreResult<i64>;
+    /// A page of a table's rows, in [`copy::TableSpec::order_by`] order, as portable cells.
+    async fn read_rows(&self, table: &str, offset: i64, limit: i64) -> StoreResult<Vec<Vec<copy::Cell>>>;
+    /// Inserts rows (ids included) into a table, in one transaction.
+    async fn write_rows(&self, table: &str, rows: &[Vec<copy::Cell>]) -> StoreResult<()>;
+    async fn clear_table(&self, table: &str) -> StoreResult<()>;
+    /// Moves generated-id sequences past the copied ids.
+    async fn after_copy(&self, table: &str) -> StoreResult<()>;
 
     /// Applies a batch of "last used" observations in one transaction. Older observations never
     /// overwrite newer ones.

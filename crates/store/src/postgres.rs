@@ -49,5 +49,8 @@ crate::sql::sql_store_impl!(
     PostgresStore,
     sqlx::Postgres,
     "postgres",
-    notify: Some("SELECT pg_notify('gatehouse_revocations', '')")
+    notify: Some("SELECT pg_notify('gatehouse_revocations', '')"),
+    reset_sequence: Some(
+        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+    )
 );

@@ -38,7 +38,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 }
 
 macro_rules! sql_store_impl {
-    ($store:ty, $db:ty, $backend:literal, notify: $notify:expr) => {
+    ($store:ty, $db:ty, $backend:literal, notify: $notify:expr, reset_sequence: $reset:expr) => {
         mod shared_sql {
             use async_trait::async_trait;
             use gatehouse_domain::api_token::TokenLabel;
@@ -414,6 +414,83 @@ macro_rules! sql_store_impl {
                     record_revocation(&mut tx, &Revoked::ApiToken(token.hash), now).await?;
                     tx.commit().await?;
                     Ok(Some(token))
+                }
+
+                async fn count_rows(&self, table: &str) -> StoreResult<i64> {
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {}", spec.name)).fetch_one(&self.pool).await?;
+                    Ok(row.try_get("n")?)
+                }
+
+                async fn read_rows(&self, table: &str, offset: i64, limit: i64) -> StoreResult<Vec<Vec<crate::copy::Cell>>> {
+                    use crate::copy::{Cell, ColumnType};
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let columns: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
+                    let sql = format!(
+                        "SELECT {} FROM {} ORDER BY {} LIMIT $1 OFFSET $2",
+                        columns.join(", "),
+                        spec.name,
+                        spec.order_by
+                    );
+                    let rows = sqlx::query(&sql).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+                    rows.iter()
+                        .map(|row| {
+                            spec.columns
+                                .iter()
+                                .enumerate()
+                                .map(|(index, (_, kind))| {
+                                    Ok(match kind {
+                                        ColumnType::Int => row.try_get::<Option<i64>, _>(index)?.map_or(Cell::Null, Cell::Int),
+                                        ColumnType::Text => row.try_get::<Option<String>, _>(index)?.map_or(Cell::Null, Cell::Text),
+                                        ColumnType::Bytes => row.try_get::<Option<Vec<u8>>, _>(index)?.map_or(Cell::Null, Cell::Bytes),
+                                        ColumnType::Bool => row.try_get::<Option<bool>, _>(index)?.map_or(Cell::Null, Cell::Bool),
+                                    })
+                                })
+                                .collect::<StoreResult<Vec<Cell>>>()
+                        })
+                        .collect()
+                }
+
+                async fn write_rows(&self, table: &str, rows: &[Vec<crate::copy::Cell>]) -> StoreResult<()> {
+                    use crate::copy::{Cell, ColumnType};
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let columns: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
+                    let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
+                    let sql = format!("INSERT INTO {} ({}) VALUES ({})", spec.name, columns.join(", "), placeholders.join(", "));
+                    let mut tx = self.pool.begin().await?;
+                    for row in rows {
+                        let mut query = sqlx::query(&sql);
+                        for ((_, kind), cell) in spec.columns.iter().zip(row) {
+                            query = match (kind, cell) {
+                                (ColumnType::Int, Cell::Int(value)) => query.bind(*value),
+                                (ColumnType::Int, _) => query.bind(None::<i64>),
+                                (ColumnType::Text, Cell::Text(value)) => query.bind(value.clone()),
+                                (ColumnType::Text, _) => query.bind(None::<String>),
+                                (ColumnType::Bytes, Cell::Bytes(value)) => query.bind(value.clone()),
+                                (ColumnType::Bytes, _) => query.bind(None::<Vec<u8>>),
+                                (ColumnType::Bool, Cell::Bool(value)) => query.bind(*value),
+                                (ColumnType::Bool, _) => query.bind(None::<bool>),
+                            };
+                        }
+                        query.execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn clear_table(&self, table: &str) -> StoreResult<()> {
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    sqlx::query(&format!("DELETE FROM {}", spec.name)).execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn after_copy(&self, table: &str) -> StoreResult<()> {
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let reset: Option<&str> = $reset;
+                    if let (true, Some(template)) = (spec.generated_id, reset) {
+                        sqlx::query(&template.replace("{table}", spec.name)).execute(&self.pool).await?;
+                    }
+                    Ok(())
                 }
 
                 async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationEvent>> {

@@ -33,4 +33,5 @@ impl SqliteStore {
     }
 }
 
-crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", notify: None);
+// AUTOINCREMENT keeps its high-water mark in sqlite_sequence, which explicit ids already advance.
+crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", notify: None, reset_sequence: None);

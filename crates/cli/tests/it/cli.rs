@@ -57,7 +57,7 @@ pub(crate) fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Se
     Served { child, base, stdout_lines }
 }
 
-fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+pub(crate) fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .args(["--database", database])

@@ -70,3 +70,50 @@ async fn a_deletion_made_outside_the_server_reaches_its_cache() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// `gatehouse migrate`: the whole store moves (to PostgreSQL when the suite runs on it, else to another
+/// SQLite file), and what was issued before keeps working after.
+#[test]
+fn migrate_copies_a_whole_store_and_tokens_keep_working() {
+    use crate::cli::cli;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("sqlite://{}/source.db", dir.path().display());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let target = match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
+        Ok(base) if !base.is_empty() => runtime.block_on(crate::postgres::fresh_schema_url(&base)),
+        _ => format!("sqlite://{}/target.db", dir.path().display()),
+    };
+    let zone = ["--zone", "migrate.test"];
+    let first: Value = {
+        let node = serve(&source, &[&["--json"][..], &zone].concat(), &[]);
+        serde_json::from_str(&node.stdout_lines[0]).unwrap()
+    };
+    let admin = first["token"].as_str().unwrap().to_string();
+    let (ok, org, _) = cli(&source, &["org", "create", "--name", "Ünïcode Org", "--owner", "admin@gatehouse.local"], "");
+    assert!(ok);
+    let (ok, user_token, _) = cli(&source, &[&["token", "create", "--user", "admin@gatehouse.local", "--label", "moved", "--scope", "organizations:read"][..], &zone].concat(), "");
+    assert!(ok);
+
+    let (ok, out, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--json"], "");
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tables"]["users"], 1);
+    assert_eq!(report["tables"]["api_tokens"], 2);
+    assert_eq!(report["tables"]["organizations"], 2);
+
+    let (ok, _, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target], "");
+    assert!(!ok && stderr.contains("not empty"), "a non-empty target is refused: {stderr}");
+    let (ok, _, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--replace"], "");
+    assert!(ok, "--replace overwrites: {stderr}");
+
+    let node = serve(&target, &zone, &[]);
+    assert!(node.stdout_lines.is_empty(), "no second first-start on a migrated store");
+    assert_eq!(get(&node.base, "/api/v2/users/me", &admin).0, 200);
+    let (status, body) = get(&node.base, &format!("/api/v2/organizations/{org}"), &user_token);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["organization"]["name"], "Ünïcode Org");
+    // New rows get fresh ids after the copied ones.
+    let (ok, new_org, stderr) = cli(&target, &["org", "create", "--name", "After", "--owner", "admin@gatehouse.local"], "");
+    assert!(ok, "{stderr}");
+    assert!(new_org.parse::<i64>().unwrap() > org.parse::<i64>().unwrap());
+}
