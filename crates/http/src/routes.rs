@@ -1,6 +1,6 @@
 //! Every `/api/v2` route, with what it requires, in one table a reader can audit at a glance.
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -126,8 +126,22 @@ async fn not_found() -> ApiError {
     ApiError::not_found("The requested resource does not exist.")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::method_not_allowed()
+/// RFC 9110 §15.5.6: a 405 lists the methods the resource does support in `Allow`.
+async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
+    let mut response = ApiError::method_not_allowed().into_response();
+    let allowed: Vec<&str> = match &matched {
+        Some(matched) if matched.as_str() == "/health" => vec!["GET", "HEAD"],
+        Some(matched) => API_ROUTES
+            .iter()
+            .filter(|route| matched.as_str().strip_prefix(API_PREFIX) == Some(route.path))
+            .flat_map(|route| if route.method == Method::GET { vec!["GET", "HEAD"] } else { vec![route.method.as_str()] })
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// Refuses a declared body larger than the limit before anything reads it.

@@ -84,6 +84,10 @@ async fn platform_administrators_use_admin_resources_with_admin_scopes_only() {
     assert_eq!(status, 200);
     let emails: Vec<&str> = body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, vec!["root@example.com", "ada@example.com"]);
+    let ada_org = server.org(&crate::harness::TestUser { id: gatehouse_domain::UserId(2) }, "Ada's").await;
+    let (status, body) = json(server.get("/api/v2/admin/organizations", &scoped).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["organizations"][0]["id"], ada_org, "admins see organizations they do not belong to");
     let (status, body) = json(server.get("/api/v2/admin/system", &scoped).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(body["system"]["zone"], crate::harness::ZONE);
