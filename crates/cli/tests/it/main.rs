@@ -10,3 +10,4 @@ mod cli;
 mod nodes;
 mod organizations_and_teams;
 mod scopes;
+mod ugly_input;
