@@ -99,6 +99,11 @@ enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Delete a user with their tokens and memberships; running servers drop their credentials.
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -354,6 +359,11 @@ async fn user(global: &Global, command: UserCommand) -> CliResult {
             };
             let new = NewUser::new(&name, &email, hash, admin)?;
             let user = context.store.create_user(&new, context.clock.now()).await?;
+            context.print_id("id", user.id.0);
+        }
+        UserCommand::Delete { email } => {
+            let user = context.user(&email).await?;
+            context.store.delete_user(user.id, context.clock.now()).await?;
             context.print_id("id", user.id.0);
         }
     }

@@ -61,6 +61,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/teams/{id}",                     S("teams"),       get(teams::detail)),
     route!(DELETE "/teams/{id}",                     S("teams"),       delete(teams::remove)),
     route!(GET    "/admin/users",                    AdminScope("admin"),  get(admin::users)),
+    route!(DELETE "/admin/users/{id}",               AdminScope("admin"),  delete(admin::delete_user)),
     route!(GET    "/admin/organizations",            AdminScope("admin"),  get(admin::organizations)),
     route!(GET    "/admin/system",                   AdminScope("system"), get(admin::system)),
 ];

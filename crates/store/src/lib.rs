@@ -102,6 +102,9 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn count_users(&self) -> StoreResult<i64>;
+    /// Deletes the user with everything they hold (tokens, memberships), and records the revocation in the
+    /// same transaction so every node drops the user's cached credentials.
+    async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<bool>;
     async fn list_users(&self, page: Page) -> StoreResult<Vec<User>>;
 
     /// Creates the organization and makes `owner` its owner, atomically.

@@ -203,6 +203,18 @@ macro_rules! sql_store_impl {
                     Ok(row.try_get("n")?)
                 }
 
+                async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<bool> {
+                    let mut tx = self.pool.begin().await?;
+                    // Foreign keys cascade to tokens, memberships and (with OAuth) grants.
+                    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+                    if result.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    record_revocation(&mut tx, &Revoked::User(id), now).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn list_users(&self, page: Page) -> StoreResult<Vec<User>> {
                     let sql = format!("SELECT {USER_COLUMNS} FROM users{}", page_clause(page, ""));
                     let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
