@@ -9,12 +9,14 @@ use axum::Router;
 use gatehouse_domain::{Access, Scope};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::api::{admin, enums, health, organizations, teams, tokens, users};
 use crate::error::ApiError;
 use crate::state::{AppState, MAX_BODY_BYTES};
 
 pub const API_PREFIX: &str = "/api/v2";
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a route requires of the caller.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // A request that takes longer than this (a slow body, a stuck store) is cut off, never left hanging.
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(middleware::from_fn(make_error_bodies))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(reject_oversized_bodies))
@@ -158,9 +162,14 @@ async fn reject_oversized_bodies(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Errors produced below the handlers (axum's own rejections) come without Make's body: give them one.
+/// Errors produced below the handlers (axum's own rejections, timeouts) come without Make's body: give them
+/// one. Only under `/api/`: other surfaces (OAuth's RFC 6749 errors, HTML pages) own their error formats.
 async fn make_error_bodies(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
+    if !is_api {
+        return response;
+    }
     let status = response.status();
     let is_json = response
         .headers()
