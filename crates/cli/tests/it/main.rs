@@ -10,4 +10,5 @@ mod cli;
 mod nodes;
 mod organizations_and_teams;
 mod scopes;
+mod store_conformance;
 mod ugly_input;
