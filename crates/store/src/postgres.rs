@@ -25,3 +25,4 @@ impl PostgresStore {
 }
 
 crate::sql::sql_store_impl!(PostgresStore, sqlx::Postgres, "postgres");
+crate::sql_oauth::sql_oauth_impl!(PostgresStore, sqlx::Postgres);

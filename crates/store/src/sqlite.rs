@@ -27,3 +27,4 @@ impl SqliteStore {
 }
 
 crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite");
+crate::sql_oauth::sql_oauth_impl!(SqliteStore, sqlx::Sqlite);
