@@ -31,6 +31,11 @@ pub fn state(store: DynStore, clock: Arc<dyn Clock>, config: ServerConfig) -> Ap
 /// Serves `state` on `listener` until [`Running::stop`] is called or the process is signalled.
 pub async fn start(listener: TcpListener, state: AppState, flush_every: Duration) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    // First start: the signing key is made now, not on the first token request.
+    if let Err(error) = state.oauth.ring().await {
+        tracing::error!(?error, "could not load or create the OAuth signing key");
+        return Err(std::io::Error::other("could not load or create the OAuth signing key"));
+    }
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let app = gatehouse_http::router(state.clone());
     let flusher_state = state.clone();
@@ -40,7 +45,12 @@ pub async fn start(listener: TcpListener, state: AppState, flush_every: Duration
             let mut ticker = tokio::time::interval(flush_every);
             loop {
                 tokio::select! {
-                    _ = ticker.tick() => flusher_state.auth.usage.flush(&flusher_state.store).await,
+                    _ = ticker.tick() => {
+                        flusher_state.auth.usage.flush(&flusher_state.store).await;
+                        if let Err(error) = flusher_state.store.purge_expired_oauth(flusher_state.clock.now()).await {
+                            tracing::warn!(%error, "could not purge expired OAuth records");
+                        }
+                    }
                     _ = flusher_shutdown.changed() => break,
                 }
             }
