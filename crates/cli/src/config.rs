@@ -24,6 +24,7 @@ pub struct FileConfig {
     pub refresh_grace_secs: Option<i64>,
     /// Whether public clients get refresh tokens (default false, as at Make).
     pub public_client_refresh_tokens: Option<bool>,
+    pub revocation_poll_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

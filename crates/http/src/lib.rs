@@ -9,6 +9,8 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod oauth;
+pub mod rate_limit;
+pub mod revocation;
 pub mod routes;
 pub mod state;
 pub mod usage;

@@ -6,6 +6,7 @@ use gatehouse_store::DynStore;
 
 use crate::auth::Authenticator;
 use crate::oauth::runtime::OAuthRuntime;
+use crate::rate_limit::OrganizationLimiter;
 
 /// Largest request body accepted anywhere. Make's own bodies here are a label and a list of scopes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub auth: Arc<Authenticator>,
     pub oauth: Arc<OAuthRuntime>,
+    pub organization_limits: Arc<OrganizationLimiter>,
 }
 
 impl AppState {
@@ -46,6 +48,6 @@ impl AppState {
             config.oauth.clone(),
         ));
         let auth = Arc::new(Authenticator::new(store.clone(), clock.clone(), config.zone.clone(), oauth.clone()));
-        Self { store, clock, config: Arc::new(config), auth, oauth }
+        Self { store, clock, config: Arc::new(config), auth, oauth, organization_limits: Arc::default() }
     }
 }

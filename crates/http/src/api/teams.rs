@@ -30,6 +30,8 @@ async fn visible_team(state: &AppState, caller: &Caller, id: &str) -> ApiResult<
         return Err(not_found());
     }
     let role = state.store.organization_role(team.organization_id, caller.user_id).await?.ok_or_else(not_found)?;
+    let org = state.store.organization(team.organization_id).await?.ok_or_else(not_found)?;
+    crate::api::organizations::count_request(state, &org)?;
     Ok((team, role))
 }
 

@@ -1,0 +1,189 @@
+//! How a credential is presented and refused: every path answers 401 (or 400) in Make's schema.
+
+use reqwest::Method;
+
+use crate::harness::{ClockExt, TestServer, assert_make_error, json};
+
+const ME: &str = "/api/v2/users/me";
+
+#[tokio::test]
+async fn a_valid_token_returns_the_user() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &[]).await;
+    let (status, body) = json(server.get(ME, &token).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["authUser"]["email"], "ada@example.com");
+    assert_eq!(body["authUser"]["id"], user.id.0);
+    for field in ["name", "language", "timezoneId", "localeId", "countryId", "features", "avatar", "timezone", "locale"] {
+        assert!(body["authUser"].get(field).is_some(), "authUser.{field} missing: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_header_is_401_with_a_challenge_for_both_schemes() {
+    let server = TestServer::start().await;
+    let response = server.http.get(server.url(ME)).send().await.unwrap();
+    let challenge = response.headers().get("www-authenticate").expect("challenge").to_str().unwrap().to_string();
+    assert!(challenge.starts_with("Token realm=") && challenge.contains("Bearer realm="), "{challenge}");
+    let (status, body) = json(response).await;
+    assert_make_error(status, &body, 401, "SC401");
+}
+
+/// RFC 9110 §11.1: the authentication scheme name is case-insensitive.
+#[tokio::test]
+async fn rfc9110_11_1_scheme_name_is_case_insensitive() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &[]).await;
+    for scheme in ["token", "TOKEN", "ToKeN"] {
+        let response = server.http.get(server.url(ME)).header("authorization", format!("{scheme} {token}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "scheme {scheme}");
+    }
+    let upper = server.http.get(server.url(ME)).header("authorization", format!("Token {}", token.to_uppercase())).send().await.unwrap();
+    assert_eq!(upper.status(), 200, "hex case must not matter");
+}
+
+#[tokio::test]
+async fn malformed_credentials_are_401() {
+    let server = TestServer::start().await;
+    let cases = [
+        "Token",
+        "Token ",
+        "Token c232ab00-9414-11ec-b3c8-9f6bdeced846", // version 1 UUID
+        "Token 12345678-12ef-abcd-1234-1234567890ab", // Make's doc example: not v4
+        "Token not-a-uuid",
+        "Token c232ab0094144c11b3c89f6bdeced846",
+        "Token a b",
+        "Basic YWRhOnNlY3JldA==",
+        "c232ab00-9414-4c11-b3c8-9f6bdeced846",
+        "Token 🚀🚀🚀",
+    ];
+    for header in cases {
+        let response = server.http.get(server.url(ME)).header("authorization", header).send().await.unwrap();
+        assert!(response.headers().contains_key("www-authenticate"), "{header}");
+        let (status, body) = json(response).await;
+        assert_make_error(status, &body, 401, "SC401");
+    }
+}
+
+#[tokio::test]
+async fn non_utf8_header_bytes_are_401_not_500() {
+    let server = TestServer::start().await;
+    let value = reqwest::header::HeaderValue::from_bytes(b"Token \xff\xfe").unwrap();
+    let (status, body) = json(server.http.get(server.url(ME)).header("authorization", value).send().await.unwrap()).await;
+    assert_make_error(status, &body, 401, "SC401");
+}
+
+#[tokio::test]
+async fn an_unknown_v4_token_is_401() {
+    let server = TestServer::start().await;
+    let (status, body) = json(server.get(ME, &uuid::Uuid::new_v4().to_string()).send().await.unwrap()).await;
+    assert_make_error(status, &body, 401, "SC401");
+}
+
+/// Bearer is for OAuth access tokens; the official SDK sends `Token` for anything shaped like a UUIDv4.
+#[tokio::test]
+async fn an_api_token_sent_as_bearer_is_401_and_says_why() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &[]).await;
+    let response = server.http.get(server.url(ME)).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+    let (status, body) = json(response).await;
+    assert_make_error(status, &body, 401, "SC401");
+    assert!(body["detail"].as_str().unwrap().contains("Token scheme"), "{body}");
+}
+
+/// RFC 6750 §3.1: more than one credential in a request is an invalid_request (400).
+#[tokio::test]
+async fn rfc6750_3_1_two_authorization_headers_are_400() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &[]).await;
+    let response = server
+        .http
+        .get(server.url(ME))
+        .header("authorization", format!("Token {token}"))
+        .header("authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    let challenge = response.headers().get("www-authenticate").unwrap().to_str().unwrap().to_string();
+    assert!(challenge.contains("invalid_request"), "{challenge}");
+    let (status, body) = json(response).await;
+    assert_make_error(status, &body, 400, "SC400");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_401() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &["user:write", "user:read"]).await;
+    let expires = server.clock.now_iso_plus(3_600_000);
+    let (status, body) = json(
+        server
+            .request(Method::POST, "/api/v2/users/me/api-tokens", &token)
+            .json(&serde_json::json!({ "label": "short-lived", "scope": [], "expires": expires }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["apiToken"]["expires"], expires);
+    let short_lived = body["apiToken"]["token"].as_str().unwrap().to_string();
+    assert_eq!(server.get(ME, &short_lived).send().await.unwrap().status(), 200);
+    server.clock.advance_millis(3_600_000 - 1);
+    assert_eq!(server.get(ME, &short_lived).send().await.unwrap().status(), 200, "valid until the last millisecond");
+    server.clock.advance_millis(1);
+    let (status, body) = json(server.get(ME, &short_lived).send().await.unwrap()).await;
+    assert_make_error(status, &body, 401, "SC401");
+    assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");
+}
+
+/// Make: "If you have access to multiple Make zones, generate separate tokens for each of them".
+#[tokio::test]
+async fn a_token_from_another_zone_is_401() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let foreign = server.token_in_zone(&user, &[], "eu1.make.com").await;
+    let (status, body) = json(server.get(ME, &foreign).send().await.unwrap()).await;
+    assert_make_error(status, &body, 401, "SC401");
+    assert!(body["detail"].as_str().unwrap().contains("zone"), "{body}");
+}
+
+#[tokio::test]
+async fn health_needs_no_credential() {
+    let server = TestServer::start().await;
+    let (status, body) = json(server.http.get(server.url("/health")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert!(body["backend"] == "sqlite" || body["backend"] == "postgres");
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405_in_makes_schema() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &[]).await;
+    let (status, body) = json(server.get("/api/v2/nothing-here", &token).send().await.unwrap()).await;
+    assert_make_error(status, &body, 404, "SC404");
+    let (status, body) = json(server.get("/API/V2/USERS/ME", &token).send().await.unwrap()).await;
+    assert_make_error(status, &body, 404, "SC404");
+    let response = server.request(Method::PUT, ME, &token).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "GET, HEAD", "RFC 9110 §15.5.6");
+    let (status, body) = json(response).await;
+    assert_make_error(status, &body, 405, "SC405");
+    let response = server.request(Method::PUT, "/api/v2/users/me/api-tokens", &token).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let server = TestServer::start().await;
+    let response = server.http.get(server.url(ME)).send().await.unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+}

@@ -1,0 +1,142 @@
+//! A real server on a real socket, in-process so that tests own its clock, against a fresh store.
+//!
+//! The backend is SQLite in a temporary directory, or PostgreSQL when `GATEHOUSE_TEST_POSTGRES_URL` is set
+//! (each server then gets a schema of its own, so runs never collide).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse::server::{self, Running};
+use gatehouse_domain::identity::NewUser;
+use gatehouse_domain::{MockClock, NewApiTokenRequest, OrgRole, Timestamp, UserId};
+use gatehouse_http::ServerConfig;
+use gatehouse_http::api::tokens::issue_api_token;
+use gatehouse_store::{DynStore, NewOrganization};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+
+pub const ZONE: &str = "test.gatehouse.local";
+/// 2026-01-01T00:00:00.000Z: a fixed start so that timestamps in assertions are predictable.
+pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: MockClock,
+    pub store: DynStore,
+    pub http: reqwest::Client,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct TestUser {
+    pub id: UserId,
+}
+
+/// Where the test stores live: a temporary SQLite file, or a fresh PostgreSQL schema.
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
+        Ok(base) if !base.is_empty() => crate::postgres::fresh_schema_url(&base).await,
+        _ => format!("sqlite://{}/gatehouse.db", dir.path().display()),
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_in_zone(ZONE).await
+    }
+
+    pub async fn start_in_zone(zone: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(&dir).await;
+        let store = gatehouse_store::open(&database_url).await.expect("open store");
+        let clock = MockClock::new(START);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let config = ServerConfig::new(zone, base.clone());
+        let state = server::state(store.clone(), Arc::new(clock.clone()), config);
+        // A long flush interval: tests flush by hand, to observe that uses are batched.
+        let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };
+        let running = server::start(listener, state, cadence).await.expect("start");
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { base, clock, store, http, running: Some(running), _dir: dir }
+    }
+
+    pub fn state(&self) -> &gatehouse_http::AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
+    pub async fn user(&self, email: &str, admin: bool) -> TestUser {
+        let new = NewUser::new("Test User", email, None, admin).expect("valid user");
+        let user = self.store.create_user(&new, self.clock.now_ts()).await.expect("create user");
+        TestUser { id: user.id }
+    }
+
+    pub async fn org(&self, owner: &TestUser, name: &str) -> i64 {
+        let new = NewOrganization { name: name.into(), zone: ZONE.into(), api_limit: 60, timezone: "UTC".into(), country: None };
+        self.store.create_organization(&new, owner.id, self.clock.now_ts()).await.expect("create org").id
+    }
+
+    pub async fn join(&self, org: i64, user: &TestUser, role: OrgRole) {
+        self.store.set_organization_role(org, user.id, role).await.expect("join");
+    }
+
+    pub async fn team(&self, org: i64, name: &str) -> i64 {
+        self.store.create_team(org, name, self.clock.now_ts()).await.expect("create team").id
+    }
+
+    /// An API token for `user` in this server's zone.
+    pub async fn token(&self, user: &TestUser, scopes: &[&str]) -> String {
+        self.token_in_zone(user, scopes, &self.state().config.zone.clone()).await
+    }
+
+    pub async fn token_in_zone(&self, user: &TestUser, scopes: &[&str], zone: &str) -> String {
+        let now = self.clock.now_ts();
+        let request = NewApiTokenRequest::new("test", scopes, None, now).expect("valid request");
+        let (secret, _) = issue_api_token(&self.store, zone, user.id, request, now).await.expect("issue");
+        secret.reveal()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).header("authorization", format!("Token {token}"))
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.request(Method::GET, path, token)
+    }
+}
+
+pub trait ClockExt {
+    fn now_ts(&self) -> Timestamp;
+    fn now_iso_plus(&self, millis: i64) -> String;
+}
+
+impl ClockExt for MockClock {
+    fn now_ts(&self) -> Timestamp {
+        gatehouse_domain::Clock::now(self)
+    }
+
+    fn now_iso_plus(&self, millis: i64) -> String {
+        self.now_ts().plus_millis(millis).to_iso()
+    }
+}
+
+/// Status and JSON body, for assertions.
+pub async fn json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, body)
+}
+
+/// Asserts Make's error schema and returns the body.
+#[track_caller]
+pub fn assert_make_error(status: u16, body: &Value, expected_status: u16, expected_code: &str) {
+    assert_eq!(status, expected_status, "status; body: {body}");
+    assert_eq!(body["code"], expected_code, "code; body: {body}");
+    assert!(body["message"].is_string(), "message; body: {body}");
+    assert!(body["detail"].is_string(), "detail; body: {body}");
+}

@@ -1,0 +1,14 @@
+//! Gatehouse's integration tests: one binary (every file in `tests/` would link separately and slowly).
+//! Each test drives real HTTP against a real socket.
+
+mod harness;
+mod postgres;
+
+mod api_tokens;
+mod authentication;
+mod cli;
+mod nodes;
+mod organizations_and_teams;
+mod scopes;
+mod store_conformance;
+mod ugly_input;
