@@ -16,7 +16,6 @@ import { Make, MakeError } from '@makehq/sdk';
 
 import { startGatehouse } from './lib/gatehouse.mjs';
 import {
-    CookieJar,
     authorize,
     codeFlow,
     createClient,
@@ -180,7 +179,7 @@ before(async () => {
 
     const confidential = (name) =>
         createClient(gh, { name, type: 'confidential', redirectUris: [CONFIDENTIAL_REDIRECT], scopes: CONFIDENTIAL_SCOPES });
-    for (const name of ['post', 'basic', 'refresh', 'introspect', 'revoke', 'sdk', 'deny', 'cc', 'remembered', 'comma']) {
+    for (const name of ['post', 'basic', 'refresh', 'introspect', 'revoke', 'sdk', 'deny', 'cc', 'remembered', 'comma', 'app', 'prompt']) {
         clients[name] = await confidential(`interop ${name}`);
     }
     clients.public = await createClient(gh, {
@@ -677,6 +676,91 @@ test('a redirect URI that differs by one character is never redirected to', TEST
     assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
     assert.doesNotMatch(body, /<form/i, 'the error page offers no form to go on');
+});
+
+test('prompt=none: login_required without a session; a code at once with a session and remembered consent', TEST_OPTIONS, async () => {
+    const config = await configFor('prompt');
+    const anonymous = await prepareAuthorization(config, {
+        redirectUri: CONFIDENTIAL_REDIRECT,
+        scope: FLOW_SCOPE,
+        extra: { prompt: 'none' },
+    });
+    const run = await runAuthorization(anonymous.url, { redirectUri: CONFIDENTIAL_REDIRECT });
+    assert.deepEqual(run.pages, [], 'prompt=none shows no page');
+    assert.equal(run.callbackUrl.searchParams.get('error'), 'login_required');
+    assert.equal(run.callbackUrl.searchParams.get('state'), anonymous.state);
+    assert.equal(run.callbackUrl.searchParams.get('iss'), issuer);
+    await assert.rejects(
+        oidc.authorizationCodeGrant(config, run.callbackUrl, { pkceCodeVerifier: anonymous.codeVerifier, expectedState: anonymous.state }),
+        (error) => error instanceof oidc.AuthorizationResponseError && error.error === 'login_required',
+    );
+
+    // Signed in, consent given once: prompt=none now yields a code without any page.
+    const first = await adminFlow(config);
+    const silent = await adminFlow(config, { jar: first.jar, extra: { prompt: 'none' } });
+    assert.deepEqual(silent.pages, []);
+    assertSuccessCallback(silent, CONFIDENTIAL_REDIRECT);
+    assert.equal(silent.tokens.claims().sub, first.tokens.claims().sub);
+
+    // New scopes cannot be consented to silently: consent_required.
+    const wider = await prepareAuthorization(config, {
+        redirectUri: CONFIDENTIAL_REDIRECT,
+        scope: `${FLOW_SCOPE} teams:read`,
+        extra: { prompt: 'none' },
+    });
+    const widerRun = await runAuthorization(wider.url, { redirectUri: CONFIDENTIAL_REDIRECT, jar: first.jar });
+    assert.equal(widerRun.callbackUrl.searchParams.get('error'), 'consent_required');
+    assert.equal(widerRun.callbackUrl.searchParams.get('state'), wider.state);
+});
+
+test('max_age: openid-client checks auth_time against it', TEST_OPTIONS, async () => {
+    const config = await configFor('prompt');
+    const flow = await authorize(config, {
+        redirectUri: CONFIDENTIAL_REDIRECT,
+        scope: FLOW_SCOPE,
+        email: admin.email,
+        password: admin.password,
+        organizationId: admin.organizationId,
+        extra: { max_age: '600' },
+    });
+    // With maxAge, openid-client requires auth_time and refuses a login older than max_age.
+    const tokens = await oidc.authorizationCodeGrant(config, flow.callbackUrl, {
+        pkceCodeVerifier: flow.codeVerifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+        maxAge: 600,
+    });
+    const { auth_time: authTime } = tokens.claims();
+    assert.ok(Number.isInteger(authTime) && Date.now() / 1000 - authTime < 600, `auth_time ${authTime}`);
+});
+
+test('revoking the authorized app (Make\'s API access section) ends its access and refresh tokens at once', TEST_OPTIONS, async () => {
+    const config = await configFor('app');
+    const { tokens } = await adminFlow(config);
+    const oauthMake = sdk(tokens.access_token);
+    assert.equal((await oauthMake.users.me()).id, admin.userId);
+
+    const adminMake = sdk(admin.token); // the user's own API token, as in Make's profile page
+    const listed = await adminMake.fetch('/users/me/authorized-apps');
+    const app = listed.authorizedApps.find((a) => a.clientId === clients.app.client_id);
+    assert.ok(app, `the grant is not listed: ${JSON.stringify(listed)}`);
+    assert.equal(app.organizationId, admin.organizationId, 'the organization chosen at consent');
+    for (const scope of FLOW_API_SCOPES) assert.ok(app.scope.includes(scope), `listed scope ${app.scope}`);
+
+    const deleted = await adminMake.fetch(`/users/me/authorized-apps/${encodeURIComponent(clients.app.client_id)}`, { method: 'DELETE' });
+    assert.deepEqual(deleted, { authorizedApp: clients.app.client_id });
+
+    await rejectsMake(oauthMake.users.me(), 401);
+    assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+    assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token)).active, false);
+    await assert.rejects(
+        oidc.refreshTokenGrant(config, tokens.refresh_token),
+        (error) => error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant',
+    );
+    const after = await adminMake.fetch('/users/me/authorized-apps');
+    assert.ok(!after.authorizedApps.some((a) => a.clientId === clients.app.client_id), 'still listed after revocation');
+    // The user's API token is untouched.
+    assert.equal((await adminMake.users.me()).id, admin.userId);
 });
 
 test('comma-separated scopes (as Make accepts) are granted like space-separated ones', TEST_OPTIONS, async () => {
