@@ -314,6 +314,10 @@ test('code + PKCE, confidential client, client_secret_post (Make)', TEST_OPTIONS
         }),
         (error) => error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant',
     );
+    // ...and the replay revokes what the code gave (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.5).
+    assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false, 'access token survives a code replay');
+    assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token)).active, false, 'refresh token survives a code replay');
+    await rejectsMake(sdk(tokens.access_token).users.me(), 401);
 });
 
 test('code + PKCE, confidential client, client_secret_basic', TEST_OPTIONS, async () => {
@@ -498,6 +502,11 @@ test('refresh with rotation: each refreshTokenGrant returns a new refresh token 
     const narrowedScope = decodeJwt(narrowed.access_token).payload.scope.split(' ');
     assert.ok(!narrowedScope.includes('organizations:read'), `narrowed scope ${narrowedScope}`);
     assert.ok(narrowedScope.includes('user:read'));
+    // ...and never widen: asking for a scope the grant does not hold is invalid_scope.
+    await assert.rejects(
+        oidc.refreshTokenGrant(config, narrowed.refresh_token, { scope: `${FLOW_SCOPE} teams:read` }),
+        (error) => error instanceof oidc.ResponseBodyError && error.error === 'invalid_scope',
+    );
 });
 
 test('introspection: active access and refresh tokens, inactive garbage', TEST_OPTIONS, async () => {
