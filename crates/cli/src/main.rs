@@ -654,7 +654,7 @@ async fn client(global: &Global, command: ClientCommand) -> CliResult {
         }
         ClientCommand::Delete { client_id } => {
             let client = find_client(&context, &client_id).await?;
-            context.store.delete_oauth_client(&client.id).await?;
+            context.store.delete_oauth_client(&client.id, context.clock.now()).await?;
             println!("{}", client.id);
         }
         ClientCommand::RotateSecret { client_id } => {

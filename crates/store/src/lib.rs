@@ -45,6 +45,9 @@ pub enum Revoked {
     ApiToken(TokenHash),
     /// Everything a user holds.
     User(UserId),
+    /// OAuth access tokens: a token family, a grant, a client or a single access token (`jti`) was revoked.
+    /// Nodes forget every cached access-token liveness.
+    OAuth(String),
     /// A kind this node does not know (written by a newer node): drop every cache entry to be safe.
     Unknown,
 }
@@ -60,6 +63,7 @@ impl Revoked {
         match self {
             Revoked::ApiToken(hash) => ("api_token", hash.to_hex()),
             Revoked::User(user) => ("user", user.0.to_string()),
+            Revoked::OAuth(subject) => ("oauth", subject.clone()),
             Revoked::Unknown => ("unknown", String::new()),
         }
     }
@@ -68,6 +72,7 @@ impl Revoked {
         match kind {
             "api_token" => TokenHash::from_hex(subject).map_or(Revoked::Unknown, Revoked::ApiToken),
             "user" => subject.parse().map_or(Revoked::Unknown, |id| Revoked::User(UserId(id))),
+            "oauth" => Revoked::OAuth(subject.to_string()),
             _ => Revoked::Unknown,
         }
     }
@@ -175,7 +180,7 @@ pub trait OAuthStore: Send + Sync {
     /// Saves status, secret, scopes and the refresh switch.
     async fn update_oauth_client(&self, client: &OAuthClient) -> StoreResult<bool>;
     /// Deletes the client with its grants, families, codes and refresh tokens.
-    async fn delete_oauth_client(&self, id: &ClientId) -> StoreResult<bool>;
+    async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool>;
 
     // Consent.
     async fn live_grant(&self, user: UserId, client: &ClientId) -> StoreResult<Option<Grant>>;
@@ -218,7 +223,7 @@ pub trait OAuthStore: Send + Sync {
     async fn supersede_refresh_successors(&self, parent: &TokenHash, now: Timestamp) -> StoreResult<bool>;
 
     // Access tokens.
-    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
     /// Whether an access token may still be used: its family is live and it was not revoked by itself.
     async fn access_token_live(&self, family: &str, jti: &str) -> StoreResult<bool>;
 

@@ -13,7 +13,7 @@ pub(crate) const REFRESH_COLUMNS: &str = "token_hash, family_id, parent_hash, cl
      organization_id, auth_time, created, expires_at, used_at, revoked_at";
 
 macro_rules! sql_oauth_impl {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, notify: $notify:expr) => {
         mod shared_oauth_sql {
             use async_trait::async_trait;
             use gatehouse_domain::oauth::{
@@ -26,9 +26,27 @@ macro_rules! sql_oauth_impl {
             use super::*;
             use crate::sql::is_unique_violation;
             use crate::sql_oauth::{CLIENT_COLUMNS, CODE_COLUMNS, FAMILY_COLUMNS, GRANT_COLUMNS, REFRESH_COLUMNS};
-            use crate::{OAuthStore, StoreError, StoreResult};
+            use crate::{OAuthStore, Revoked, StoreError, StoreResult};
 
             type DbRow = <$db as sqlx::Database>::Row;
+
+            /// Puts the revocation on the revocation feed inside the caller's transaction, so that every
+            /// node forgets its cached access-token liveness (at once on PostgreSQL, within a poll on
+            /// SQLite), not just this one.
+            async fn feed(tx: &mut sqlx::Transaction<'_, $db>, subject: &str, now: Timestamp) -> StoreResult<()> {
+                let (kind, subject) = Revoked::OAuth(subject.to_string()).kind_and_subject();
+                sqlx::query("INSERT INTO revocations (kind, subject, created) VALUES ($1, $2, $3)")
+                    .bind(kind)
+                    .bind(subject)
+                    .bind(now.as_millis())
+                    .execute(&mut **tx)
+                    .await?;
+                let notify: Option<&str> = $notify;
+                if let Some(notify) = notify {
+                    sqlx::query(notify).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
 
             fn corrupt(what: &str) -> StoreError {
                 StoreError::Corrupt(what.to_string())
@@ -204,11 +222,14 @@ macro_rules! sql_oauth_impl {
                     Ok(result.rows_affected() == 1)
                 }
 
-                async fn delete_oauth_client(&self, id: &ClientId) -> StoreResult<bool> {
+                async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool> {
                     let mut tx = self.pool.begin().await?;
                     // Refresh tokens reference families, which cascade; delete explicitly for clarity.
                     sqlx::query("DELETE FROM oauth_refresh_tokens WHERE client_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
                     let result = sqlx::query("DELETE FROM oauth_clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+                    if result.rows_affected() == 1 {
+                        feed(&mut tx, &format!("client:{}", id.as_str()), now).await?;
+                    }
                     tx.commit().await?;
                     Ok(result.rows_affected() == 1)
                 }
@@ -305,6 +326,7 @@ macro_rules! sql_oauth_impl {
                         .bind(grant_id)
                         .execute(&mut *tx)
                         .await?;
+                    feed(&mut tx, &format!("grant:{grant_id}"), now).await?;
                     tx.commit().await?;
                     rows.iter().map(|row| row.try_get::<String, _>("id").map_err(StoreError::from)).collect::<StoreResult<Vec<_>>>().map(Some)
                 }
@@ -349,6 +371,9 @@ macro_rules! sql_oauth_impl {
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
+                    if result.rows_affected() == 1 {
+                        feed(&mut tx, &format!("family:{id}"), now).await?;
+                    }
                     tx.commit().await?;
                     Ok(result.rows_affected() == 1)
                 }
@@ -453,14 +478,17 @@ macro_rules! sql_oauth_impl {
                     Ok(used.is_some())
                 }
 
-                async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+                async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "INSERT INTO oauth_revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
                     )
                     .bind(jti)
                     .bind(expires_at.as_millis())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    feed(&mut tx, &format!("jti:{jti}"), now).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 

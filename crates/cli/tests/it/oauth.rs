@@ -852,3 +852,20 @@ async fn client_requests_are_approved_by_administrators_and_the_secret_is_shown_
     let (_, listed) = json(world.server.get("/api/v2/admin/oauth/clients?status=approved", &admin_token).send().await.unwrap()).await;
     assert!(listed["clients"].as_array().unwrap().iter().all(|c| c.get("clientSecret").is_none()));
 }
+
+/// A revocation written by someone else (another node, the CLI) reaches this node's liveness cache through
+/// the revocation feed, well before the cache's own 5-second lifetime.
+#[tokio::test]
+async fn a_grant_revoked_outside_the_server_reaches_its_cache_through_the_feed() {
+    let world = world().await;
+    let body = tokens_for(&world, &world.confidential, "user:read").await;
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200, "cached as live now");
+    let client_id = gatehouse_domain::oauth::ClientId::parse(&world.confidential.id).unwrap();
+    world.server.store.revoke_grant(world.user, &client_id, world.server.clock.now_ts()).await.unwrap().unwrap();
+    let start = std::time::Instant::now();
+    while api(&world, "/api/v2/users/me", access).await.0 != 401 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(2), "the feed never reached the cache");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

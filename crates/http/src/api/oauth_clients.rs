@@ -122,7 +122,7 @@ pub async fn remove(State(state): State<AppState>, Path(id): Path<String>, query
     if !query.is_true("confirmed") {
         return Err(ApiError::confirmation_required("an OAuth client"));
     }
-    state.store.delete_oauth_client(&client.id).await?;
+    state.store.delete_oauth_client(&client.id, state.clock.now()).await?;
     state.oauth.forget_liveness();
     Ok(Json(json!({ "client": client.id.as_str() })))
 }

@@ -45,7 +45,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &Bytes) -> OAuthRes
     if let Ok(claims) = state.oauth.verify_jwt::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, None).await
         && claims.client_id == client.id.as_str()
     {
-        state.store.revoke_access_token(&claims.jti, Timestamp::from_millis(claims.exp.saturating_mul(1000))).await?;
+        state.store.revoke_access_token(&claims.jti, Timestamp::from_millis(claims.exp.saturating_mul(1000)), now).await?;
         state.oauth.forget_liveness();
     }
     Ok(())
