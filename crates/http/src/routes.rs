@@ -11,7 +11,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{admin, enums, health, organizations, teams, tokens, users};
+use crate::api::{admin, enums, health, oauth_clients, organizations, teams, tokens, users};
 use crate::error::ApiError;
 use crate::state::{AppState, MAX_BODY_BYTES};
 
@@ -52,6 +52,17 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/users/me/api-tokens",            S("user"),        get(tokens::list)),
     route!(POST   "/users/me/api-tokens",            S("user"),        post(tokens::create)),
     route!(DELETE "/users/me/api-tokens/{created}",  S("user"),        delete(tokens::delete)),
+    // The user's OAuth grants (Make: "API access" in the profile). Grants are part of the user's account,
+    // like API tokens, so they take the same scope: user:read to list, user:write to revoke.
+    route!(GET    "/users/me/authorized-apps",       S("user"),        get(oauth_clients::authorized_apps)),
+    route!(DELETE "/users/me/authorized-apps/{clientId}", S("user"),   delete(oauth_clients::revoke_authorized_app)),
+    // Any user may ask for a client (Make's registration form); administrators decide.
+    route!(POST   "/oauth/client-requests",          Credential,       post(oauth_clients::request)),
+    route!(GET    "/oauth/client-requests",          Credential,       get(oauth_clients::my_requests)),
+    route!(GET    "/admin/oauth/clients",            AdminScope("admin"), get(oauth_clients::admin_list)),
+    route!(POST   "/admin/oauth/clients/{clientId}/approve", AdminScope("admin"), post(oauth_clients::approve)),
+    route!(POST   "/admin/oauth/clients/{clientId}/reject",  AdminScope("admin"), post(oauth_clients::reject)),
+    route!(DELETE "/admin/oauth/clients/{clientId}", AdminScope("admin"), delete(oauth_clients::remove)),
     route!(GET    "/enums/user-api-token-scopes",    Credential,       get(enums::user_api_token_scopes)),
     route!(GET    "/organizations",                  S("organizations"), get(organizations::list)),
     route!(POST   "/organizations",                  S("organizations"), post(organizations::create)),
@@ -95,7 +106,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::oauth::router(state))
 }
 
 /// The requirement layer: authenticates the caller and checks the route's requirement before the
