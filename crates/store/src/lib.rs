@@ -38,6 +38,21 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The outcome of [`OAuthStore::rotate_refresh_token`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The parent was unused: it is now used, and the successor stored.
+    Rotated,
+    /// The parent was already rotated within the grace window and none of its successors was used since:
+    /// a retry whose answer was lost. Its unused successors are revoked and this successor stored.
+    Retried,
+    /// The parent was rotated before the grace window, or a successor of it was already used: someone holds
+    /// a copy. Nothing was stored; the caller revokes the family (RFC 9700 §4.14.2).
+    Replayed,
+    /// The parent, or its family, is revoked.
+    Revoked,
+}
+
 /// What a revocation invalidates. Nodes drop matching cache entries when they see the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revoked {
@@ -216,11 +231,16 @@ pub trait OAuthStore: Send + Sync {
     // Refresh tokens.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     async fn refresh_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<RefreshToken>>;
-    /// Marks the token used (rotated). Atomic: of two nodes racing, exactly one gets `true`.
-    async fn consume_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<bool>;
-    /// Revokes the still-unused successors of a token (a grace retry replaces them). Returns true when
-    /// some successor had already been used.
-    async fn supersede_refresh_successors(&self, parent: &TokenHash, now: Timestamp) -> StoreResult<bool>;
+    /// Rotates `parent` to `successor` in one transaction that first locks the family, so that rotations of
+    /// one family are serialised across nodes: two requests racing with the same token can never leave two
+    /// live successors. See [`Rotation`] for the outcomes; only `Rotated` and `Retried` store the successor.
+    async fn rotate_refresh_token(
+        &self,
+        parent: &TokenHash,
+        successor: &RefreshToken,
+        grace_secs: i64,
+        now: Timestamp,
+    ) -> StoreResult<Rotation>;
 
     // Access tokens.
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;

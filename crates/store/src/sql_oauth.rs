@@ -446,36 +446,87 @@ macro_rules! sql_oauth_impl {
                     row.as_ref().map(refresh_from_row).transpose()
                 }
 
-                async fn consume_refresh_token(&self, token_hash: &TokenHash, now: Timestamp) -> StoreResult<bool> {
-                    let result = sqlx::query(
-                        "UPDATE oauth_refresh_tokens SET used_at = $1
-                         WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                    )
-                    .bind(now.as_millis())
-                    .bind(token_hash.as_bytes().as_slice())
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(result.rows_affected() == 1)
-                }
-
-                async fn supersede_refresh_successors(&self, parent: &TokenHash, now: Timestamp) -> StoreResult<bool> {
+                async fn rotate_refresh_token(
+                    &self,
+                    parent: &TokenHash,
+                    successor: &RefreshToken,
+                    grace_secs: i64,
+                    now: Timestamp,
+                ) -> StoreResult<crate::Rotation> {
+                    use crate::Rotation;
                     let mut tx = self.pool.begin().await?;
-                    let used = sqlx::query(
-                        "SELECT 1 FROM oauth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
-                    )
-                    .bind(parent.as_bytes().as_slice())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE oauth_refresh_tokens SET revoked_at = $1
-                         WHERE parent_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                    )
-                    .bind(now.as_millis())
-                    .bind(parent.as_bytes().as_slice())
-                    .execute(&mut *tx)
-                    .await?;
+                    // A no-op write to the family row: PostgreSQL's row lock, SQLite's write lock. Every
+                    // rotation of this family waits here for the one before it to commit.
+                    let family = sqlx::query("UPDATE oauth_families SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL")
+                        .bind(&successor.family_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if family.rows_affected() == 0 {
+                        return Ok(Rotation::Revoked);
+                    }
+                    let row = sqlx::query("SELECT used_at, revoked_at FROM oauth_refresh_tokens WHERE token_hash = $1 AND family_id = $2")
+                        .bind(parent.as_bytes().as_slice())
+                        .bind(&successor.family_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(row) = row else { return Ok(Rotation::Revoked) };
+                    let used_at: Option<i64> = row.try_get("used_at")?;
+                    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+                    if revoked_at.is_some() {
+                        return Ok(Rotation::Revoked);
+                    }
+                    let outcome = match used_at {
+                        None => {
+                            sqlx::query("UPDATE oauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+                                .bind(now.as_millis())
+                                .bind(parent.as_bytes().as_slice())
+                                .execute(&mut *tx)
+                                .await?;
+                            Rotation::Rotated
+                        }
+                        Some(used_at) if now.as_millis() < used_at.saturating_add(grace_secs.saturating_mul(1000)) => {
+                            let successor_used = sqlx::query(
+                                "SELECT 1 FROM oauth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
+                            )
+                            .bind(parent.as_bytes().as_slice())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if successor_used.is_some() {
+                                return Ok(Rotation::Replayed);
+                            }
+                            sqlx::query(
+                                "UPDATE oauth_refresh_tokens SET revoked_at = $1
+                                 WHERE parent_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                            )
+                            .bind(now.as_millis())
+                            .bind(parent.as_bytes().as_slice())
+                            .execute(&mut *tx)
+                            .await?;
+                            Rotation::Retried
+                        }
+                        Some(_) => return Ok(Rotation::Replayed),
+                    };
+                    let sql = format!(
+                        "INSERT INTO oauth_refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    );
+                    sqlx::query(&sql)
+                        .bind(successor.hash.as_bytes().as_slice())
+                        .bind(&successor.family_id)
+                        .bind(successor.parent_hash.map(|h| h.as_bytes().to_vec()))
+                        .bind(successor.client_id.as_str())
+                        .bind(successor.user_id.0)
+                        .bind(successor.grant_id)
+                        .bind(successor.scopes.to_space_delimited())
+                        .bind(successor.organization_id)
+                        .bind(successor.auth_time.as_millis())
+                        .bind(successor.created.as_millis())
+                        .bind(successor.expires_at.as_millis())
+                        .bind(successor.used_at.map(Timestamp::as_millis))
+                        .bind(successor.revoked_at.map(Timestamp::as_millis))
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
-                    Ok(used.is_some())
+                    Ok(outcome)
                 }
 
                 async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {

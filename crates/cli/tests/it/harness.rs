@@ -25,6 +25,8 @@ pub struct TestServer {
     pub store: DynStore,
     pub http: reqwest::Client,
     running: Option<Running>,
+    /// The store's URL, for other processes (nodes, the CLI) to open the same store.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -58,7 +60,7 @@ impl TestServer {
         let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };
         let running = server::start(listener, state, cadence).await.expect("start");
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { base, clock, store, http, running: Some(running), _dir: dir }
+        Self { base, clock, store, http, running: Some(running), database_url, _dir: dir }
     }
 
     pub fn state(&self) -> &gatehouse_http::AppState {

@@ -869,3 +869,112 @@ async fn a_grant_revoked_outside_the_server_reaches_its_cache_through_the_feed()
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// Two real `gatehouse serve` processes on the world's store (the same PostgreSQL schema or SQLite file),
+/// with the world's clock moved to the wall clock so that codes and tokens it issued are current for them.
+fn two_nodes(world: &World) -> (crate::cli::Served, crate::cli::Served) {
+    world.server.clock.set(gatehouse_domain::Clock::now(&gatehouse_domain::SystemClock));
+    let zone = ["--zone", crate::harness::ZONE];
+    let a = crate::cli::serve(&world.server.database_url, &zone, &[]);
+    let b = crate::cli::serve(&world.server.database_url, &zone, &[]);
+    (a, b)
+}
+
+/// A token request to a node process, off the async runtime (the node helpers are blocking).
+fn token_request_to(base: &str, client: &Client, params: &[(&str, &str)]) -> (u16, Value) {
+    let mut pairs: Vec<(&str, &str)> = params.to_vec();
+    pairs.push(("client_id", &client.id));
+    if let Some(secret) = &client.secret {
+        pairs.push(("client_secret", secret));
+    }
+    let body = form(&pairs);
+    let url = format!("{base}/oauth/v2/token");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        json(response).await
+    })
+}
+
+/// Sends the same request to both nodes at the same moment and returns both answers.
+fn race(a: &str, b: &str, client: &Client, params: &[(&str, &str)]) -> [(u16, Value); 2] {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [a, b]
+            .into_iter()
+            .map(|base| {
+                let barrier = barrier.clone();
+                scope.spawn(move || {
+                    barrier.wait();
+                    token_request_to(base, client, params)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    [answers[0].clone(), answers[1].clone()]
+}
+
+/// RFC 6749 §4.1.2: a code is single-use, even when two nodes redeem it at the same instant. The store's
+/// atomic `used_at` update lets exactly one win; the loser is a replay and revokes what the winner got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_redeeming_one_code_at_once_succeed_exactly_once() {
+    let world = world().await;
+    let (node_a, node_b) = two_nodes(&world);
+    for _ in 0..5 {
+        let code = code_for(&world, &world.confidential, "user:read").await;
+        let (a, b) = (node_a.base.clone(), node_b.base.clone());
+        let client = Client { id: world.confidential.id.clone(), secret: world.confidential.secret.clone() };
+        let answers = tokio::task::spawn_blocking(move || {
+            let params = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+            race(&a, &b, &client, &params)
+        })
+        .await
+        .unwrap();
+        let winners: Vec<&(u16, Value)> = answers.iter().filter(|(status, _)| *status == 200).collect();
+        assert_eq!(winners.len(), 1, "exactly one node redeems the code: {answers:?}");
+        let loser = answers.iter().find(|(status, _)| *status != 200).unwrap();
+        assert_eq!((loser.0, loser.1["error"].as_str()), (400, Some("invalid_grant")), "{loser:?}");
+    }
+}
+
+/// RFC 9700 §4.14.2: a refresh token raced on two nodes leaves one living family with one live refresh
+/// token: the second request is a retry inside the grace window, and it supersedes the first's successor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_racing_one_refresh_token_leave_one_surviving_family() {
+    let world = world().await;
+    let (node_a, node_b) = two_nodes(&world);
+    let first = tokens_for(&world, &world.confidential, "user:read").await;
+    let mut old = first["refresh_token"].as_str().unwrap().to_string();
+    let (a, b) = (node_a.base.clone(), node_b.base.clone());
+    let client = Client { id: world.confidential.id.clone(), secret: world.confidential.secret.clone() };
+    tokio::task::spawn_blocking(move || {
+        for round in 0..5 {
+            let answers = race(&a, &b, &client, &[("grant_type", "refresh_token"), ("refresh_token", old.as_str())]);
+            assert!(answers.iter().any(|(status, _)| *status == 200), "round {round}: no node rotated: {answers:?}");
+            // Which new refresh tokens still work? Each is tried once, on node A; the one that works
+            // carries the family into the next round.
+            let mut survivors = Vec::new();
+            for (status, body) in &answers {
+                if *status != 200 {
+                    continue;
+                }
+                let next = body["refresh_token"].as_str().unwrap();
+                let (status, body) = token_request_to(&a, &client, &[("grant_type", "refresh_token"), ("refresh_token", next)]);
+                if status == 200 {
+                    survivors.push(body["refresh_token"].as_str().unwrap().to_string());
+                }
+            }
+            assert_eq!(survivors.len(), 1, "round {round}: exactly one successor survives: {answers:?}");
+            old = survivors.remove(0);
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_domain::oauth::grant::judge_refresh;
+use gatehouse_store::Rotation;
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{ClientType, OAuthClient, OpaqueSecret, RefreshToken, RefreshVerdict, TokenFamily};
 use gatehouse_domain::{ScopeSet, Timestamp, User};
@@ -136,7 +137,7 @@ async fn refresh(state: &AppState, client: &OAuthClient, form: &Form) -> OAuthRe
     let invalid = || OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.");
     let secret = OpaqueSecret::parse(form.require("refresh_token")?).ok_or_else(invalid)?;
     let requested = form.get("scope")?;
-    let mut token = state.store.refresh_token_by_hash(&secret.hash()).await?.ok_or_else(invalid)?;
+    let token = state.store.refresh_token_by_hash(&secret.hash()).await?.ok_or_else(invalid)?;
     if !token.hash.matches(&secret.hash()) || token.client_id != client.id {
         return Err(invalid());
     }
@@ -154,44 +155,25 @@ async fn refresh(state: &AppState, client: &OAuthClient, form: &Form) -> OAuthRe
         }
         None => token.scopes,
     };
-    // Up to two rounds: if another request rotated the token between our read and our update, judge again
-    // with what it wrote.
-    for _ in 0..2 {
-        match judge_refresh(&token, now, runtime.settings.refresh_grace_secs) {
-            RefreshVerdict::Revoked | RefreshVerdict::Expired => return Err(invalid()),
-            RefreshVerdict::Replay => {
-                revoke_family(state, &token.family_id, now).await?;
-                tracing::warn!(client_id = %client.id, "refresh token replayed after the grace window; family revoked");
-                return Err(invalid());
-            }
-            RefreshVerdict::GraceRetry => {
-                // The answer to the first use was lost: replace its unused successor. If the successor was
-                // already used, this is not a retry but a copy: revoke.
-                if state.store.supersede_refresh_successors(&token.hash, now).await? {
-                    revoke_family(state, &token.family_id, now).await?;
-                    return Err(invalid());
-                }
-                return rotate(state, client, &token, scopes, now).await;
-            }
-            RefreshVerdict::Rotate => {
-                if state.store.consume_refresh_token(&token.hash, now).await? {
-                    return rotate(state, client, &token, scopes, now).await;
-                }
-                token = state.store.refresh_token_by_hash(&token.hash).await?.ok_or_else(invalid)?;
-            }
+    // A first judgement from what we read, to refuse early without minting anything; the store makes the
+    // binding decision atomically below, since another node may rotate the same token meanwhile.
+    match judge_refresh(&token, now, runtime.settings.refresh_grace_secs) {
+        RefreshVerdict::Revoked | RefreshVerdict::Expired => Err(invalid()),
+        RefreshVerdict::Replay => {
+            revoke_family(state, &token.family_id, now).await?;
+            tracing::warn!(client_id = %client.id, "refresh token replayed after the grace window; family revoked");
+            Err(invalid())
         }
+        RefreshVerdict::Rotate | RefreshVerdict::GraceRetry => rotate(state, client, &token, scopes, now).await,
     }
-    Err(invalid())
 }
 
+/// Mints the new pair, then lets the store decide, under the family's lock, whether this request rotates
+/// the token, retries a rotation inside the grace window, or replays it (RFC 9700 §4.14.2).
 async fn rotate(state: &AppState, client: &OAuthClient, old: &RefreshToken, scopes: ScopeSet, now: Timestamp) -> OAuthResult<Value> {
     let runtime = &state.oauth;
     let invalid = || OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.");
     let grant = state.store.grant_by_id(old.grant_id).await?.ok_or_else(invalid)?;
-    let family = state.store.family(&old.family_id).await?.ok_or_else(invalid)?;
-    if family.revoked_at.is_some() {
-        return Err(invalid());
-    }
     let user: User = state.store.user_by_id(old.user_id).await?.ok_or_else(invalid)?;
     let ring = runtime.ring().await.map_err(internal)?;
     let subject = Subject {
@@ -213,7 +195,15 @@ async fn rotate(state: &AppState, client: &OAuthClient, old: &RefreshToken, scop
     let (secret, row) = issue::refresh_token(
         runtime, client, &user, grant.id, &old.family_id, Some(old.hash), old.scopes, old.organization_id, old.auth_time, now,
     );
-    state.store.insert_refresh_token(&row).await?;
+    match state.store.rotate_refresh_token(&old.hash, &row, runtime.settings.refresh_grace_secs, now).await? {
+        Rotation::Rotated | Rotation::Retried => {}
+        Rotation::Replayed => {
+            revoke_family(state, &old.family_id, now).await?;
+            tracing::warn!(client_id = %client.id, "refresh token replayed; family revoked");
+            return Err(invalid());
+        }
+        Rotation::Revoked => return Err(invalid()),
+    }
     body["refresh_token"] = json!(secret.reveal());
     state.store.touch_grant(grant.id, now).await?;
     Ok(body)
