@@ -869,3 +869,36 @@ async fn a_grant_revoked_outside_the_server_reaches_its_cache_through_the_feed()
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn oidc_core_3_1_2_1_the_authorization_endpoint_also_takes_a_form_post() {
+    let world = world().await;
+    let url = authorize_url(&world, &world.confidential, "user:read", &[]);
+    let query = url.split_once('?').unwrap().1.to_string();
+    let mut browser = Browser::new(&world);
+    let (status, page, _) = browser.post("/oauth/v2/authorize", query, &[]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"password\""));
+    let (status, _, location) = browser.login(&page, PASSWORD).await;
+    assert_eq!(status, 200, "consent page next");
+    assert!(location.is_none());
+}
+
+#[tokio::test]
+async fn machine_endpoints_answer_cors_preflights_and_the_cookie_pages_do_not() {
+    let world = world().await;
+    let preflight = |path: &str| {
+        world
+            .server
+            .http
+            .request(Method::OPTIONS, world.server.url(path))
+            .header("origin", "https://spa.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let response = preflight("/oauth/v2/token").await.unwrap();
+    assert_eq!(response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("*"));
+    let response = preflight("/oauth/v2/authorize/login").await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+}
