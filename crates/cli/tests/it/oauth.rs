@@ -902,3 +902,31 @@ async fn machine_endpoints_answer_cors_preflights_and_the_cookie_pages_do_not() 
     let response = preflight("/oauth/v2/authorize/login").await.unwrap();
     assert!(response.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Single use is decided by the database, so it holds with several nodes racing: of many concurrent
+/// exchanges of one code exactly one wins, and the losers are treated as replays.
+#[tokio::test]
+async fn rfc6749_4_1_2_concurrent_exchanges_of_one_code_yield_exactly_one_token_response() {
+    let world = world().await;
+    let code = code_for(&world, &world.confidential, "user:read").await;
+    let attempts = (0..6).map(|_| exchange(&world, &world.confidential, &code));
+    let results = futures_util::future::join_all(attempts).await;
+    let winners = results.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(winners, 1, "{results:?}");
+    // The losers were replays: the winner's tokens are revoked too.
+    let (_, body) = results.iter().find(|(status, _)| *status == 200).unwrap();
+    assert_eq!(api(&world, "/api/v2/users/me", body["access_token"].as_str().unwrap()).await.0, 401);
+}
+
+#[tokio::test]
+async fn store_consumes_codes_and_refresh_tokens_atomically() {
+    let world = world().await;
+    let first = tokens_for(&world, &world.confidential, "user:read").await;
+    let secret = gatehouse_domain::oauth::OpaqueSecret::parse(first["refresh_token"].as_str().unwrap()).unwrap();
+    let now = world.server.clock.now_ts();
+    let store = &world.server.store;
+    let hash = secret.hash();
+    let races = (0..8).map(|_| store.consume_refresh_token(&hash, now));
+    let won: Vec<bool> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+}
