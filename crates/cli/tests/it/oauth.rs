@@ -930,3 +930,25 @@ async fn store_consumes_codes_and_refresh_tokens_atomically() {
     let won: Vec<bool> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
 }
+
+#[tokio::test]
+async fn login_is_throttled_per_client_address_across_accounts() {
+    let world = world().await;
+    let url = authorize_url(&world, &world.confidential, "user:read", &[]);
+    let mut browser = Browser::new(&world);
+    let (_, mut page, _) = browser.get(&url).await;
+    // Twenty failures spread over twenty accounts: no account reaches its own limit, the address does.
+    for n in 0..20 {
+        let body = form(&[
+            ("csrf", &hidden(&page, "csrf")),
+            ("request", &hidden(&page, "request")),
+            ("email", &format!("guess{n}@example.com")),
+            ("password", "wrong password!"),
+        ]);
+        let (status, next, _) = browser.post("/oauth/v2/authorize/login", body, &[]).await;
+        assert_eq!(status, 401);
+        page = next;
+    }
+    let (status, _, _) = browser.login(&page, PASSWORD).await;
+    assert_eq!(status, 429);
+}
