@@ -952,3 +952,19 @@ async fn login_is_throttled_per_client_address_across_accounts() {
     let (status, _, _) = browser.login(&page, PASSWORD).await;
     assert_eq!(status, 429);
 }
+
+#[tokio::test]
+async fn rejecting_an_approved_client_revokes_its_tokens_at_once() {
+    let world = world().await;
+    let body = tokens_for(&world, &world.confidential, "user:read").await;
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200);
+    let admin = world.server.user("root@example.com", true).await;
+    let admin_token = world.server.token(&admin, &["admin:write"]).await;
+    let path = format!("/api/v2/admin/oauth/clients/{}/reject", world.confidential.id);
+    let (status, _) = json(world.server.request(Method::POST, &path, &admin_token).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 401);
+    let (status, body) = refresh(&world, body["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+}
