@@ -631,6 +631,7 @@ async fn client(global: &Global, command: ClientCommand) -> CliResult {
             client.status = ClientStatus::Rejected;
             client.secret_hash = None;
             context.store.update_oauth_client(&client).await?;
+            context.store.revoke_client_families(&client.id, context.clock.now()).await?;
             println!("{}", client.id);
         }
         ClientCommand::List { status } => {

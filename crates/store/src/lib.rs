@@ -219,6 +219,8 @@ pub trait OAuthStore: Send + Sync {
     // Token families.
     async fn insert_family(&self, family: &TokenFamily) -> StoreResult<()>;
     async fn family(&self, id: &str) -> StoreResult<Option<TokenFamily>>;
+    /// Revokes every live family of a client (a client rejected after approval). Returns how many.
+    async fn revoke_client_families(&self, client: &ClientId, now: Timestamp) -> StoreResult<u64>;
     /// Revokes the family and its refresh tokens. True when it was live.
     async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<bool>;
 

@@ -359,6 +359,23 @@ macro_rules! sql_oauth_impl {
                     row.as_ref().map(family_from_row).transpose()
                 }
 
+                async fn revoke_client_families(&self, client: &ClientId, now: Timestamp) -> StoreResult<u64> {
+                    let mut tx = self.pool.begin().await?;
+                    let result = sqlx::query("UPDATE oauth_families SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
+                        .bind(now.as_millis())
+                        .bind(client.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE oauth_refresh_tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
+                        .bind(now.as_millis())
+                        .bind(client.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    feed(&mut tx, &format!("client:{}", client.as_str()), now).await?;
+                    tx.commit().await?;
+                    Ok(result.rows_affected())
+                }
+
                 async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
                     let mut tx = self.pool.begin().await?;
                     let result = sqlx::query("UPDATE oauth_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")

@@ -124,15 +124,16 @@ export function runCli(databaseUrl, args, { input = '', json = false } = {}) {
  *   dir, databaseUrl, admin ({email,password,token,userId,organizationId,teamId}),
  *   cli(args, opts), stop(), stderr()
  * }
+ * `args` are extra `gatehouse serve` flags (e.g. OAuth settings).
  */
-export async function startGatehouse() {
+export async function startGatehouse({ args = [] } = {}) {
     checkBinary();
     const dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-interop-'));
     dirs.add(dir);
     const databaseUrl = `sqlite://${dir}/gh.db`;
     const child = spawn(
         GATEHOUSE_BIN,
-        ['serve', '--listen', '127.0.0.1:0', '--database', databaseUrl, '--zone', ZONE, '--json'],
+        ['serve', '--listen', '127.0.0.1:0', '--database', databaseUrl, '--zone', ZONE, '--json', ...args],
         { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() },
     );
     live.add(child);

@@ -978,3 +978,124 @@ async fn two_nodes_racing_one_refresh_token_leave_one_surviving_family() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn oidc_core_3_1_2_1_the_authorization_endpoint_also_takes_a_form_post() {
+    let world = world().await;
+    let url = authorize_url(&world, &world.confidential, "user:read", &[]);
+    let query = url.split_once('?').unwrap().1.to_string();
+    let mut browser = Browser::new(&world);
+    let (status, page, _) = browser.post("/oauth/v2/authorize", query, &[]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"password\""));
+    let (status, _, location) = browser.login(&page, PASSWORD).await;
+    assert_eq!(status, 200, "consent page next");
+    assert!(location.is_none());
+}
+
+#[tokio::test]
+async fn machine_endpoints_answer_cors_preflights_and_the_cookie_pages_do_not() {
+    let world = world().await;
+    let preflight = |path: &str| {
+        world
+            .server
+            .http
+            .request(Method::OPTIONS, world.server.url(path))
+            .header("origin", "https://spa.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let response = preflight("/oauth/v2/token").await.unwrap();
+    assert_eq!(response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("*"));
+    let response = preflight("/oauth/v2/authorize/login").await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+}
+
+/// Single use is decided by the database, so it holds with several nodes racing: of many concurrent
+/// exchanges of one code exactly one wins, and the losers are treated as replays.
+#[tokio::test]
+async fn rfc6749_4_1_2_concurrent_exchanges_of_one_code_yield_exactly_one_token_response() {
+    let world = world().await;
+    let code = code_for(&world, &world.confidential, "user:read").await;
+    let attempts = (0..6).map(|_| exchange(&world, &world.confidential, &code));
+    let results = futures_util::future::join_all(attempts).await;
+    let winners = results.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(winners, 1, "{results:?}");
+    // The losers were replays: the winner's tokens are revoked too.
+    let (_, body) = results.iter().find(|(status, _)| *status == 200).unwrap();
+    assert_eq!(api(&world, "/api/v2/users/me", body["access_token"].as_str().unwrap()).await.0, 401);
+}
+
+/// The store decides rotations under the family's lock: of many concurrent rotations of one refresh token,
+/// exactly one rotates, the others are grace retries that each supersede the previous successor, and one
+/// live successor remains. With no grace window, the others are replays and store nothing.
+#[tokio::test]
+async fn store_rotates_refresh_tokens_atomically() {
+    use gatehouse_store::Rotation;
+    for (grace, expected_others) in [(30, Rotation::Retried), (0, Rotation::Replayed)] {
+        let world = world().await;
+        let first = tokens_for(&world, &world.confidential, "user:read").await;
+        let secret = gatehouse_domain::oauth::OpaqueSecret::parse(first["refresh_token"].as_str().unwrap()).unwrap();
+        let now = world.server.clock.now_ts();
+        let store = &world.server.store;
+        let parent = store.refresh_token_by_hash(&secret.hash()).await.unwrap().unwrap();
+        let successors: Vec<_> = (0..8)
+            .map(|_| {
+                let mut next = parent.clone();
+                next.hash = gatehouse_domain::oauth::OpaqueSecret::generate().hash();
+                next.parent_hash = Some(parent.hash);
+                next
+            })
+            .collect();
+        let races = successors.iter().map(|next| store.rotate_refresh_token(&parent.hash, next, grace, now));
+        let outcomes: Vec<Rotation> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(outcomes.iter().filter(|o| **o == Rotation::Rotated).count(), 1, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| *o == Rotation::Rotated || *o == expected_others), "{outcomes:?}");
+        let mut live = 0;
+        for next in &successors {
+            if let Some(stored) = store.refresh_token_by_hash(&next.hash).await.unwrap() {
+                live += usize::from(stored.revoked_at.is_none());
+            }
+        }
+        assert_eq!(live, 1, "grace {grace}: exactly one live successor ({outcomes:?})");
+    }
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_client_address_across_accounts() {
+    let world = world().await;
+    let url = authorize_url(&world, &world.confidential, "user:read", &[]);
+    let mut browser = Browser::new(&world);
+    let (_, mut page, _) = browser.get(&url).await;
+    // Twenty failures spread over twenty accounts: no account reaches its own limit, the address does.
+    for n in 0..20 {
+        let body = form(&[
+            ("csrf", &hidden(&page, "csrf")),
+            ("request", &hidden(&page, "request")),
+            ("email", &format!("guess{n}@example.com")),
+            ("password", "wrong password!"),
+        ]);
+        let (status, next, _) = browser.post("/oauth/v2/authorize/login", body, &[]).await;
+        assert_eq!(status, 401);
+        page = next;
+    }
+    let (status, _, _) = browser.login(&page, PASSWORD).await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn rejecting_an_approved_client_revokes_its_tokens_at_once() {
+    let world = world().await;
+    let body = tokens_for(&world, &world.confidential, "user:read").await;
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200);
+    let admin = world.server.user("root@example.com", true).await;
+    let admin_token = world.server.token(&admin, &["admin:write"]).await;
+    let path = format!("/api/v2/admin/oauth/clients/{}/reject", world.confidential.id);
+    let (status, _) = json(world.server.request(Method::POST, &path, &admin_token).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 401);
+    let (status, body) = refresh(&world, body["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+}

@@ -34,8 +34,9 @@ impl Default for OAuthSettings {
 
 impl OAuthSettings {
     /// A retired signing key stays published this long after it stops signing, so that every token it
-    /// signed can still be verified until it expires.
+    /// signed can still be verified until it expires. The margin covers nodes that go on signing with it
+    /// until their next key reload (every minute).
     pub fn key_retirement_secs(&self) -> i64 {
-        self.access_token_ttl_secs.max(self.id_token_ttl_secs)
+        self.access_token_ttl_secs.max(self.id_token_ttl_secs) + 120
     }
 }

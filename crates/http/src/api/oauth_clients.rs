@@ -113,6 +113,8 @@ pub async fn reject(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     client.status = ClientStatus::Rejected;
     client.secret_hash = None;
     state.store.update_oauth_client(&client).await?;
+    // A client rejected after approval loses every token it holds, at once.
+    state.store.revoke_client_families(&client.id, state.clock.now()).await?;
     state.oauth.forget_liveness();
     Ok(Json(json!({ "client": client_view(&client) })))
 }

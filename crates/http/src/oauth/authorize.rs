@@ -81,16 +81,28 @@ async fn validated(state: &AppState, params: &RawParams, see_other: bool) -> Res
 }
 
 pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let params = RawParams::parse(query.as_deref().unwrap_or(""));
-    let request = match validated(&state, &params, false).await {
+    start(&state, &headers, RawParams::parse(query.as_deref().unwrap_or(""))).await
+}
+
+/// The same request as a form post (OIDC Core §3.1.2.1). It changes nothing by itself, so it needs no CSRF
+/// token: everything that changes state happens on the login and consent forms.
+pub async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match Form::parse(&headers, &body) {
+        Ok(form) => start(&state, &headers, RawParams(form.0)).await,
+        Err(error) => pages::error(StatusCode::BAD_REQUEST, &error.description),
+    }
+}
+
+async fn start(state: &AppState, headers: &HeaderMap, params: RawParams) -> Response {
+    let request = match validated(state, &params, false).await {
         Ok(request) => request,
         Err(response) => return response,
     };
-    let session = match session::current(&state, &headers).await {
+    let session = match session::current(state, headers).await {
         Ok(session) => session,
         Err(error) => return internal(&error),
     };
-    proceed(&state, &request, session, None, false, false).await.unwrap_or_else(|response| response)
+    proceed(state, &request, session, None, false, false).await.unwrap_or_else(|response| response)
 }
 
 /// Login if needed, then consent if needed, then the code. `fresh_login` is set right after the user

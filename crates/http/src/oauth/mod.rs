@@ -17,8 +17,9 @@ pub mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::{AppState, MAX_BODY_BYTES};
@@ -26,10 +27,15 @@ use crate::state::{AppState, MAX_BODY_BYTES};
 /// The OAuth routes. They sit outside the `/api/v2` error layer: they answer RFC 6749 JSON or HTML pages,
 /// never Make's error schema.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/oauth/v2/authorize", get(authorize::authorize))
-        .route("/oauth/v2/authorize/login", post(authorize::login))
-        .route("/oauth/v2/authorize/consent", post(authorize::consent))
+    // The machine endpoints answer browsers' cross-origin calls (a public SPA client exchanges its code from
+    // the browser). They use no cookies, so any origin may call them; the browser-facing pages below do
+    // use cookies and send no CORS headers at all.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600));
+    let machine = Router::new()
         .route("/oauth/v2/token", post(token::token))
         .route("/oauth/v2/revoke", post(revoke::revoke))
         .route("/oauth/v2/introspect", post(introspect::introspect))
@@ -38,6 +44,13 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/oauth/v2/oidc/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
+        .layer(cors);
+    Router::new()
+        // OIDC Core §3.1.2.1: the authorization endpoint takes GET and form POST alike.
+        .route("/oauth/v2/authorize", get(authorize::authorize).post(authorize::authorize_post))
+        .route("/oauth/v2/authorize/login", post(authorize::login))
+        .route("/oauth/v2/authorize/consent", post(authorize::consent))
+        .merge(machine)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
