@@ -83,10 +83,17 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
         Ok(base) if !base.is_empty() => runtime.block_on(crate::postgres::fresh_schema_url(&base)),
         _ => format!("sqlite://{}/target.db", dir.path().display()),
     };
+    // One issuer for both stores' nodes, so OAuth tokens issued before the move verify after it.
     let zone = ["--zone", "migrate.test"];
-    let first: Value = {
-        let node = serve(&source, &[&["--json"][..], &zone].concat(), &[]);
-        serde_json::from_str(&node.stdout_lines[0]).unwrap()
+    let serve_args = ["--zone", "migrate.test", "--issuer", "http://gatehouse.test"];
+    let (first, kids_before, oauth_token): (Value, Vec<String>, String) = {
+        let node = serve(&source, &[&["--json"][..], &serve_args].concat(), &[]);
+        let first: Value = serde_json::from_str(&node.stdout_lines[0]).unwrap();
+        let (ok, client, stderr) = cli(&source, &["client", "create", "--owner", "admin@gatehouse.local", "--name", "Mover", "--type", "confidential", "--redirect-uri", "https://app.example/cb", "--scope", "user:read", "--json"], "");
+        assert!(ok, "{stderr}");
+        let client: Value = serde_json::from_str(&client).unwrap();
+        let token = client_credentials(&node.base, client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+        (first, jwks_kids(&node.base), token)
     };
     let admin = first["token"].as_str().unwrap().to_string();
     let (ok, org, _) = cli(&source, &["org", "create", "--name", "Ünïcode Org", "--owner", "admin@gatehouse.local"], "");
@@ -105,7 +112,7 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     let (ok, out, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--json"], "");
     assert!(ok, "{stderr}");
     let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["tables"]["oauth_clients"], 1);
+    assert_eq!(report["tables"]["oauth_clients"], 2, "the requested one and the approved one");
     assert_eq!(report["tables"]["oauth_signing_keys"], 1, "the signing key moves, so issued tokens keep verifying");
     assert_eq!(report["tables"]["users"], 1);
     assert_eq!(report["tables"]["api_tokens"], 2);
@@ -116,8 +123,11 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     let (ok, _, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--replace"], "");
     assert!(ok, "--replace overwrites: {stderr}");
 
-    let node = serve(&target, &zone, &[]);
+    let node = serve(&target, &serve_args, &[]);
     assert!(node.stdout_lines.is_empty(), "no second first-start on a migrated store");
+    assert_eq!(jwks_kids(&node.base), kids_before, "signing keys keep their kid");
+    let (status, _) = bearer_get(&node.base, "/api/v2/users/me/current-authorization", &oauth_token);
+    assert_eq!(status, 200, "an OAuth access token issued before the move still verifies");
     assert_eq!(get(&node.base, "/api/v2/users/me", &admin).0, 200);
     let (status, body) = get(&node.base, &format!("/api/v2/organizations/{org}"), &user_token);
     assert_eq!(status, 200, "{body}");
@@ -128,4 +138,35 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     assert!(new_org.parse::<i64>().unwrap() > org.parse::<i64>().unwrap());
     let (ok, clients, _) = cli(&target, &["client", "list"], "");
     assert!(ok && clients.contains(&client_id), "{clients}");
+}
+
+fn jwks_kids(base: &str) -> Vec<String> {
+    let (status, jwks) = get(base, "/oauth/v2/oidc/jwks", "unused");
+    assert_eq!(status, 200);
+    let mut kids: Vec<String> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect();
+    kids.sort();
+    kids
+}
+
+fn client_credentials(base: &str, client_id: &str, secret: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/oauth/v2/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=user%3Aread"))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap_or_else(|| panic!("{body}")).to_string()
+    })
+}
+
+fn bearer_get(base: &str, path: &str, token: &str) -> (u16, Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = reqwest::Client::new().get(format!("{base}{path}")).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    })
 }
