@@ -55,7 +55,7 @@ macro_rules! sql_store_impl {
             use crate::{NewOrganization, RevocationEvent, RevocationListener, Revoked, Store, StoreError, StoreResult};
 
             /// Records a revocation inside the caller's transaction, and wakes listening nodes on commit.
-            async fn record_revocation(
+            pub(super) async fn record_revocation(
                 tx: &mut sqlx::Transaction<'_, Db>,
                 revoked: &Revoked,
                 now: Timestamp,

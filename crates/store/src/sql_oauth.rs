@@ -13,7 +13,7 @@ pub(crate) const REFRESH_COLUMNS: &str = "token_hash, family_id, parent_hash, cl
      organization_id, auth_time, created, expires_at, used_at, revoked_at";
 
 macro_rules! sql_oauth_impl {
-    ($store:ty, $db:ty, notify: $notify:expr) => {
+    ($store:ty, $db:ty) => {
         mod shared_oauth_sql {
             use async_trait::async_trait;
             use gatehouse_domain::oauth::{
@@ -34,17 +34,30 @@ macro_rules! sql_oauth_impl {
             /// node forgets its cached access-token liveness (at once on PostgreSQL, within a poll on
             /// SQLite), not just this one.
             async fn feed(tx: &mut sqlx::Transaction<'_, $db>, subject: &str, now: Timestamp) -> StoreResult<()> {
-                let (kind, subject) = Revoked::OAuth(subject.to_string()).kind_and_subject();
-                sqlx::query("INSERT INTO revocations (kind, subject, created) VALUES ($1, $2, $3)")
-                    .bind(kind)
-                    .bind(subject)
-                    .bind(now.as_millis())
-                    .execute(&mut **tx)
+                super::shared_sql::record_revocation(tx, &Revoked::OAuth(subject.to_string()), now).await
+            }
+
+            /// One refresh-token row, on the pool or inside a transaction.
+            async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = $db>>(executor: E, token: &RefreshToken) -> StoreResult<()> {
+                let sql = format!(
+                    "INSERT INTO oauth_refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                );
+                sqlx::query(&sql)
+                    .bind(token.hash.as_bytes().as_slice())
+                    .bind(&token.family_id)
+                    .bind(token.parent_hash.map(|h| h.as_bytes().to_vec()))
+                    .bind(token.client_id.as_str())
+                    .bind(token.user_id.0)
+                    .bind(token.grant_id)
+                    .bind(token.scopes.to_space_delimited())
+                    .bind(token.organization_id)
+                    .bind(token.auth_time.as_millis())
+                    .bind(token.created.as_millis())
+                    .bind(token.expires_at.as_millis())
+                    .bind(token.used_at.map(Timestamp::as_millis))
+                    .bind(token.revoked_at.map(Timestamp::as_millis))
+                    .execute(executor)
                     .await?;
-                let notify: Option<&str> = $notify;
-                if let Some(notify) = notify {
-                    sqlx::query(notify).execute(&mut **tx).await?;
-                }
                 Ok(())
             }
 
@@ -435,26 +448,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
-                    let sql = format!(
-                        "INSERT INTO oauth_refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                    );
-                    sqlx::query(&sql)
-                        .bind(token.hash.as_bytes().as_slice())
-                        .bind(&token.family_id)
-                        .bind(token.parent_hash.map(|h| h.as_bytes().to_vec()))
-                        .bind(token.client_id.as_str())
-                        .bind(token.user_id.0)
-                        .bind(token.grant_id)
-                        .bind(token.scopes.to_space_delimited())
-                        .bind(token.organization_id)
-                        .bind(token.auth_time.as_millis())
-                        .bind(token.created.as_millis())
-                        .bind(token.expires_at.as_millis())
-                        .bind(token.used_at.map(Timestamp::as_millis))
-                        .bind(token.revoked_at.map(Timestamp::as_millis))
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
+                    insert_refresh(&self.pool, token).await
                 }
 
                 async fn refresh_token_by_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<RefreshToken>> {
@@ -523,25 +517,7 @@ macro_rules! sql_oauth_impl {
                         }
                         Some(_) => return Ok(Rotation::Replayed),
                     };
-                    let sql = format!(
-                        "INSERT INTO oauth_refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                    );
-                    sqlx::query(&sql)
-                        .bind(successor.hash.as_bytes().as_slice())
-                        .bind(&successor.family_id)
-                        .bind(successor.parent_hash.map(|h| h.as_bytes().to_vec()))
-                        .bind(successor.client_id.as_str())
-                        .bind(successor.user_id.0)
-                        .bind(successor.grant_id)
-                        .bind(successor.scopes.to_space_delimited())
-                        .bind(successor.organization_id)
-                        .bind(successor.auth_time.as_millis())
-                        .bind(successor.created.as_millis())
-                        .bind(successor.expires_at.as_millis())
-                        .bind(successor.used_at.map(Timestamp::as_millis))
-                        .bind(successor.revoked_at.map(Timestamp::as_millis))
-                        .execute(&mut *tx)
-                        .await?;
+                    insert_refresh(&mut *tx, successor).await?;
                     tx.commit().await?;
                     Ok(outcome)
                 }
