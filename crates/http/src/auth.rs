@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
 use gatehouse_domain::api_token::TokenFormatError;
 use gatehouse_domain::{ApiToken, ApiTokenSecret, Clock, ScopeSet, Timestamp, TokenHash, UserId};
 use gatehouse_store::DynStore;
 use moka::sync::Cache;
 
+use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
-use crate::usage::UsageRecorder;
+use crate::usage::{UsageCell, UsageRecorder};
 
 /// How the caller authenticated, as `current-authorization` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub struct Caller {
     pub scopes: ScopeSet,
     pub is_admin: bool,
     pub method: AuthMethod,
+    /// The `current-authorization` body, when verification cached it with the credential.
+    pub authorization_body: Option<Bytes>,
 }
 
 /// What a verified API token lets through, cached by hash.
@@ -47,6 +51,10 @@ struct VerifiedToken {
     zone: String,
     expires_at: Option<Timestamp>,
     is_admin: bool,
+    /// Where requests note their use, without a lock (see `usage`).
+    usage: Arc<UsageCell>,
+    /// Rendered once per verification: `current-authorization` is every resource server's hot path.
+    authorization_body: Bytes,
 }
 
 /// A credential as presented, before verification.
@@ -130,12 +138,13 @@ impl Authenticator {
         if verified.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(ApiError::unauthorized("The API token has expired.", Some("invalid_token")));
         }
-        self.usage.note(hash, now);
+        self.usage.note(&hash, &verified.usage, now);
         Ok(Caller {
             user_id: verified.user_id,
             scopes: verified.scopes,
             is_admin: verified.is_admin,
             method: AuthMethod::ApiToken { created: verified.created },
+            authorization_body: Some(verified.authorization_body.clone()),
         })
     }
 }
@@ -149,6 +158,8 @@ impl VerifiedToken {
             zone: token.zone.clone(),
             expires_at: token.expires_at,
             is_admin,
+            usage: Arc::default(),
+            authorization_body: current_authorization_body(AuthMethod::ApiToken { created: token.created }.auth_used(), token.scopes),
         }
     }
 }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, Team, Timestamp, TokenHash, User, UserId};
 
+mod group_commit;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -29,6 +30,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A part of the store that runs on its own (the token committer) has stopped.
+    #[error("store unavailable: {0}")]
+    Unavailable(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -79,7 +83,8 @@ pub trait Store: Send + Sync + 'static {
     async fn add_team_member(&self, team: i64, user: UserId) -> StoreResult<()>;
 
     /// Stores a token. If `created` is taken for this user, the next free millisecond is used, so that
-    /// `created` stays unique per user; the stored token (with its final `created`) is returned.
+    /// `created` stays unique per user; the stored token (with its final `created`) is returned, once it
+    /// is committed. Concurrent calls are group-committed: they share one transaction.
     async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<ApiToken>;
     async fn api_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
     /// The user's tokens, oldest first.
