@@ -18,6 +18,7 @@ pub struct FileConfig {
     pub zone: Option<String>,
     pub issuer: Option<String>,
     pub last_used_flush_secs: Option<u64>,
+    pub revocation_poll_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -69,6 +69,18 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
+    Migrate {
+        /// Source store URL.
+        #[arg(long)]
+        from: String,
+        /// Target store URL (migrations are applied to it first).
+        #[arg(long)]
+        to: String,
+        /// Empty a non-empty target first instead of refusing.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Args)]
@@ -92,6 +104,11 @@ enum UserCommand {
         /// Make the user a platform administrator.
         #[arg(long)]
         admin: bool,
+    },
+    /// Delete a user with their tokens and memberships; running servers drop their credentials.
+    Delete {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -254,6 +271,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Team(command) => team(&cli.global, command).await,
         Command::Member(command) => member(&cli.global, command).await,
         Command::Token(command) => token(&cli.global, command).await,
+        Command::Migrate { from, to, replace } => migrate(&from, &to, replace, cli.global.json).await,
     }
 }
 
@@ -280,11 +298,34 @@ async fn serve(global: &Global, args: ServeArgs) -> CliResult {
 
     let flush_secs = context.file.last_used_flush_secs.unwrap_or(5).max(1);
     let state = server::state(context.store.clone(), context.clock.clone(), ServerConfig { zone: context.zone.clone(), issuer });
-    let running = server::start(listener, state, Duration::from_secs(flush_secs)).await?;
+    let cadence = server::Cadence {
+        flush_every: Duration::from_secs(flush_secs),
+        revocation_poll: Duration::from_millis(context.file.revocation_poll_ms.unwrap_or(250).clamp(10, 60_000)),
+    };
+    let running = server::start(listener, state, cadence).await?;
     tracing::info!(addr = %running.addr, zone = %context.zone, backend = context.store.backend(), "gatehouse listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.stop().await;
+    Ok(())
+}
+
+async fn migrate(from: &str, to: &str, replace: bool, json_output: bool) -> CliResult {
+    if from == to {
+        return Err(CliError("--from and --to name the same store".into()));
+    }
+    let source = gatehouse_store::open(from).await?;
+    let target = gatehouse_store::open(to).await?;
+    let report = gatehouse_store::copy::copy_store(source.as_ref(), target.as_ref(), replace).await?;
+    if json_output {
+        let tables: serde_json::Map<String, serde_json::Value> =
+            report.tables.iter().map(|(name, rows)| (name.to_string(), json!(rows))).collect();
+        println!("{}", json!({ "tables": tables }));
+    } else {
+        for (name, rows) in &report.tables {
+            println!("{name}\t{rows}");
+        }
+    }
     Ok(())
 }
 
@@ -324,6 +365,11 @@ async fn user(global: &Global, command: UserCommand) -> CliResult {
             };
             let new = NewUser::new(&name, &email, hash, admin)?;
             let user = context.store.create_user(&new, context.clock.now()).await?;
+            context.print_id("id", user.id.0);
+        }
+        UserCommand::Delete { email } => {
+            let user = context.user(&email).await?;
+            context.store.delete_user(user.id, context.clock.now()).await?;
             context.print_id("id", user.id.0);
         }
     }
@@ -429,7 +475,7 @@ async fn token(global: &Global, command: TokenCommand) -> CliResult {
         TokenCommand::Delete { user, created } => {
             let user = context.user(&user).await?;
             let at = Timestamp::parse_iso(&created).ok_or_else(|| CliError(format!("{created:?} is not an ISO-8601 timestamp")))?;
-            let deleted = context.store.delete_api_token(user.id, at).await?;
+            let deleted = context.store.delete_api_token(user.id, at, now).await?;
             match deleted {
                 Some(token) if context.json => println!("{}", json!({ "apiToken": token.created.to_iso() })),
                 Some(token) => println!("{}", token.created.to_iso()),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_domain::{Clock, SystemClock};
+use gatehouse_http::revocation::RevocationFeed;
 use gatehouse_http::{AppState, ServerConfig};
 use gatehouse_store::DynStore;
 use tokio::net::TcpListener;
@@ -28,10 +29,28 @@ pub fn state(store: DynStore, clock: Arc<dyn Clock>, config: ServerConfig) -> Ap
     AppState::new(store, clock, config)
 }
 
+/// Background cadences of a running node.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    /// How often pending `lastUsed` values are written.
+    pub flush_every: Duration,
+    /// How often the revocation feed is polled (PostgreSQL also pushes).
+    pub revocation_poll: Duration,
+}
+
+impl Default for Cadence {
+    fn default() -> Self {
+        Self { flush_every: Duration::from_secs(5), revocation_poll: Duration::from_millis(250) }
+    }
+}
+
 /// Serves `state` on `listener` until [`Running::stop`] is called or the process is signalled.
-pub async fn start(listener: TcpListener, state: AppState, flush_every: Duration) -> std::io::Result<Running> {
+pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let flush_every = cadence.flush_every;
+    let feed = RevocationFeed::start_at_head(state.clone()).await.map_err(std::io::Error::other)?;
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let feed_task = tokio::spawn(feed.run(cadence.revocation_poll, shutdown_rx.clone()));
     let app = gatehouse_http::router(state.clone());
     let flusher_state = state.clone();
     let mut flusher_shutdown = shutdown_rx.clone();
@@ -55,6 +74,7 @@ pub async fn start(listener: TcpListener, state: AppState, flush_every: Duration
             tracing::error!(%error, "server stopped with an error");
         }
         let _ = flusher.await;
+        let _ = feed_task.await;
     });
     Ok(Running { addr, state, shutdown, task })
 }

@@ -83,6 +83,22 @@ impl TokenHash {
         &self.0
     }
 
+    /// Lowercase hex: how a hash travels in revocation events.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).ok()?;
+        }
+        Some(Self(bytes))
+    }
+
     /// Constant-time comparison, for the places where a hash is compared rather than looked up.
     pub fn matches(&self, other: &TokenHash) -> bool {
         self.0.ct_eq(&other.0).into()
@@ -233,6 +249,14 @@ mod tests {
         assert!(a.hash().matches(&a.hash()));
         assert!(!a.hash().matches(&b.hash()));
         assert!(!format!("{a:?}").contains(&a.prefix()));
+    }
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let hash = ApiTokenSecret::generate().hash();
+        assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
+        assert_eq!(TokenHash::from_hex("zz"), None);
+        assert_eq!(TokenHash::from_hex(&"g".repeat(64)), None);
     }
 
     #[test]

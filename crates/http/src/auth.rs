@@ -97,6 +97,11 @@ impl Authenticator {
         self.usage.forget(hash);
     }
 
+    /// Forgets every verified credential: for revocations that name no single token (a user's).
+    pub fn invalidate_all(&self) {
+        self.verified.invalidate_all();
+    }
+
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         match parse_authorization(headers)? {
             Presented::ApiToken(secret) => self.verify_api_token(secret).await,

@@ -37,7 +37,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MakeJson<T> {
             Err(JsonRejection::JsonSyntaxError(error)) => {
                 Err(ApiError::invalid_input(format!("The body is not valid JSON: {}", error.body_text())))
             }
-            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid_input(error.body_text())),
+            Err(JsonRejection::JsonDataError(error)) => {
+                // axum prefixes serde's message with its own; keep only serde's, which names the field.
+                let text = error.body_text();
+                let reason = text.split_once(": ").map_or(text.as_str(), |(_, reason)| reason);
+                Err(ApiError::invalid_input(format!("Invalid body: {reason}")))
+            }
             Err(JsonRejection::BytesRejection(_)) => Err(ApiError::payload_too_large(MAX_BODY_BYTES)),
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }

@@ -8,6 +8,8 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod rate_limit;
+pub mod revocation;
 pub mod routes;
 pub mod state;
 pub mod usage;

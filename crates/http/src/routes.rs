@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum::Router;
 use gatehouse_domain::{Access, Scope};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::api::{admin, enums, health, organizations, teams, tokens, users};
 use crate::auth::Authenticator;
@@ -17,6 +18,7 @@ use crate::error::ApiError;
 use crate::state::{AppState, MAX_BODY_BYTES};
 
 pub const API_PREFIX: &str = "/api/v2";
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a route requires of the caller.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +65,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/teams/{id}",                     S("teams"),       get(teams::detail)),
     route!(DELETE "/teams/{id}",                     S("teams"),       delete(teams::remove)),
     route!(GET    "/admin/users",                    AdminScope("admin"),  get(admin::users)),
+    route!(DELETE "/admin/users/{id}",               AdminScope("admin"),  delete(admin::delete_user)),
     route!(GET    "/admin/organizations",            AdminScope("admin"),  get(admin::organizations)),
     route!(GET    "/admin/system",                   AdminScope("system"), get(admin::system)),
 ];
@@ -81,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // A request that takes longer than this (a slow body, a stuck store) is cut off, never left hanging.
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"handler panicked").into_response()))
         .layer(middleware::from_fn(edge))
@@ -90,9 +95,11 @@ pub fn router(state: AppState) -> Router {
 /// What every response goes through, in one layer rather than seven: each tower layer costs a future and
 /// often an allocation per request, and this is the hot path of every credential check.
 /// - A declared body larger than the limit is refused before anything reads it.
-/// - Errors produced below the handlers (axum's own rejections) come without Make's body: give them one.
+/// - Errors produced below the handlers (axum's own rejections, timeouts) come without Make's body: give
+///   them one. Only under `/api/`: other surfaces (OAuth's RFC 6749 errors, HTML pages) own their formats.
 /// - The security headers: nothing here is meant to be sniffed, framed, cached or to leak a referrer.
 async fn edge(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -104,7 +111,7 @@ async fn edge(request: Request, next: Next) -> Response {
         next.run(request).await
     };
     let status = response.status();
-    if status.is_client_error() || status.is_server_error() {
+    if is_api && (status.is_client_error() || status.is_server_error()) {
         let is_json = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -161,8 +168,22 @@ async fn not_found() -> ApiError {
     ApiError::not_found("The requested resource does not exist.")
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::method_not_allowed()
+/// RFC 9110 §15.5.6: a 405 lists the methods the resource does support in `Allow`.
+async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
+    let mut response = ApiError::method_not_allowed().into_response();
+    let allowed: Vec<&str> = match &matched {
+        Some(matched) if matched.as_str() == "/health" => vec!["GET", "HEAD"],
+        Some(matched) => API_ROUTES
+            .iter()
+            .filter(|route| matched.as_str().strip_prefix(API_PREFIX) == Some(route.path))
+            .flat_map(|route| if route.method == Method::GET { vec!["GET", "HEAD"] } else { vec![route.method.as_str()] })
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use gatehouse_domain::Clock;
 use gatehouse_store::DynStore;
 
 use crate::auth::Authenticator;
+use crate::rate_limit::OrganizationLimiter;
 
 /// Largest request body accepted anywhere. Make's own bodies here are a label and a list of scopes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -22,11 +23,12 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub auth: Arc<Authenticator>,
+    pub organization_limits: Arc<OrganizationLimiter>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
         let auth = Arc::new(Authenticator::new(store.clone(), clock.clone(), config.zone.clone()));
-        Self { store, clock, config: Arc::new(config), auth }
+        Self { store, clock, config: Arc::new(config), auth, organization_limits: Arc::default() }
     }
 }

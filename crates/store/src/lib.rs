@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, Team, Timestamp, TokenHash, User, UserId};
 
+pub mod copy;
 mod group_commit;
 mod postgres;
 mod sql;
@@ -37,6 +38,49 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What a revocation invalidates. Nodes drop matching cache entries when they see the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// An API token, by its hash.
+    ApiToken(TokenHash),
+    /// Everything a user holds.
+    User(UserId),
+    /// A kind this node does not know (written by a newer node): drop every cache entry to be safe.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationEvent {
+    pub id: i64,
+    pub revoked: Revoked,
+}
+
+impl Revoked {
+    pub(crate) fn kind_and_subject(&self) -> (&'static str, String) {
+        match self {
+            Revoked::ApiToken(hash) => ("api_token", hash.to_hex()),
+            Revoked::User(user) => ("user", user.0.to_string()),
+            Revoked::Unknown => ("unknown", String::new()),
+        }
+    }
+
+    pub(crate) fn from_kind_and_subject(kind: &str, subject: &str) -> Self {
+        match kind {
+            "api_token" => TokenHash::from_hex(subject).map_or(Revoked::Unknown, Revoked::ApiToken),
+            "user" => subject.parse().map_or(Revoked::Unknown, |id| Revoked::User(UserId(id))),
+            _ => Revoked::Unknown,
+        }
+    }
+}
+
+/// Wakes a node when another node revokes something (PostgreSQL `LISTEN`). Polling still runs behind it,
+/// so a dropped notification connection delays revocation by at most one poll interval.
+#[async_trait]
+pub trait RevocationListener: Send {
+    /// Returns when a notification arrives, or with an error when the connection is lost.
+    async fn wait(&mut self) -> StoreResult<()>;
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOrganization {
     pub name: String,
@@ -62,6 +106,9 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn count_users(&self) -> StoreResult<i64>;
+    /// Deletes the user with everything they hold (tokens, memberships), and records the revocation in the
+    /// same transaction so every node drops the user's cached credentials.
+    async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<bool>;
     async fn list_users(&self, page: Page) -> StoreResult<Vec<User>>;
 
     /// Creates the organization and makes `owner` its owner, atomically.
@@ -89,7 +136,27 @@ pub trait Store: Send + Sync + 'static {
     async fn api_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
     /// The user's tokens, oldest first.
     async fn api_tokens_of_user(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
-    async fn delete_api_token(&self, user: UserId, created: Timestamp) -> StoreResult<Option<ApiToken>>;
+    /// Deletes a token and records its revocation in the same transaction.
+    async fn delete_api_token(&self, user: UserId, created: Timestamp, now: Timestamp) -> StoreResult<Option<ApiToken>>;
+    /// Revocation events after `after`, oldest first, at most `limit`.
+    async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationEvent>>;
+    /// The newest revocation event's id (0 when there is none): where a starting node begins to follow.
+    async fn last_revocation_id(&self) -> StoreResult<i64>;
+    /// Deletes events created before `before`.
+    async fn prune_revocations(&self, before: Timestamp) -> StoreResult<u64>;
+    /// A push channel for revocations, where the backend has one (PostgreSQL); `None` means poll only.
+    async fn revocation_listener(&self) -> StoreResult<Option<Box<dyn RevocationListener>>>;
+
+    /// Rows in a table named in [`copy::TABLES`].
+    async fn count_rows(&self, table: &str) -> StoreResult<i64>;
+    /// A page of a table's rows, in [`copy::TableSpec::order_by`] order, as portable cells.
+    async fn read_rows(&self, table: &str, offset: i64, limit: i64) -> StoreResult<Vec<Vec<copy::Cell>>>;
+    /// Inserts rows (ids included) into a table, in one transaction.
+    async fn write_rows(&self, table: &str, rows: &[Vec<copy::Cell>]) -> StoreResult<()>;
+    async fn clear_table(&self, table: &str) -> StoreResult<()>;
+    /// Moves generated-id sequences past the copied ids.
+    async fn after_copy(&self, table: &str) -> StoreResult<()>;
+
     /// Applies a batch of "last used" observations in one transaction. Older observations never
     /// overwrite newer ones.
     async fn record_api_token_use(&self, uses: &[(TokenHash, Timestamp)]) -> StoreResult<()>;

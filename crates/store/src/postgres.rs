@@ -37,4 +37,33 @@ fn token_committer(pool: PgPool) -> Committer<ApiToken, StoreResult<ApiToken>> {
     })
 }
 
-crate::sql::sql_store_impl!(PostgresStore, sqlx::Postgres, "postgres");
+pub(crate) const REVOCATION_CHANNEL: &str = "gatehouse_revocations";
+
+/// `LISTEN` on its own connection: a notification wakes the node's revocation feed at once.
+struct PgRevocationListener(sqlx::postgres::PgListener);
+
+#[async_trait::async_trait]
+impl crate::RevocationListener for PgRevocationListener {
+    async fn wait(&mut self) -> StoreResult<()> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
+impl PostgresStore {
+    async fn listen_for_revocations(&self) -> StoreResult<Option<Box<dyn crate::RevocationListener>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(REVOCATION_CHANNEL).await?;
+        Ok(Some(Box::new(PgRevocationListener(listener))))
+    }
+}
+
+crate::sql::sql_store_impl!(
+    PostgresStore,
+    sqlx::Postgres,
+    "postgres",
+    notify: Some("SELECT pg_notify('gatehouse_revocations', '')"),
+    reset_sequence: Some(
+        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+    )
+);

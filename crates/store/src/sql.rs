@@ -38,7 +38,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 }
 
 macro_rules! sql_store_impl {
-    ($store:ty, $db:ty, $backend:literal) => {
+    ($store:ty, $db:ty, $backend:literal, notify: $notify:expr, reset_sequence: $reset:expr) => {
         mod shared_sql {
             use async_trait::async_trait;
             use gatehouse_domain::api_token::TokenLabel;
@@ -52,7 +52,27 @@ macro_rules! sql_store_impl {
             use crate::sql::{
                 is_unique_violation, page_clause, parse_role, ORG_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
             };
-            use crate::{NewOrganization, Store, StoreError, StoreResult};
+            use crate::{NewOrganization, RevocationEvent, RevocationListener, Revoked, Store, StoreError, StoreResult};
+
+            /// Records a revocation inside the caller's transaction, and wakes listening nodes on commit.
+            async fn record_revocation(
+                tx: &mut sqlx::Transaction<'_, Db>,
+                revoked: &Revoked,
+                now: Timestamp,
+            ) -> StoreResult<()> {
+                let (kind, subject) = revoked.kind_and_subject();
+                sqlx::query("INSERT INTO revocations (kind, subject, created) VALUES ($1, $2, $3)")
+                    .bind(kind)
+                    .bind(subject)
+                    .bind(now.as_millis())
+                    .execute(&mut **tx)
+                    .await?;
+                let notify: Option<&str> = $notify;
+                if let Some(notify) = notify {
+                    sqlx::query(notify).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
 
             type Db = $db;
             type DbRow = <Db as sqlx::Database>::Row;
@@ -279,6 +299,18 @@ macro_rules! sql_store_impl {
                     Ok(row.try_get("n")?)
                 }
 
+                async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<bool> {
+                    let mut tx = self.pool.begin().await?;
+                    // Foreign keys cascade to tokens, memberships and (with OAuth) grants.
+                    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+                    if result.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    record_revocation(&mut tx, &Revoked::User(id), now).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn list_users(&self, page: Page) -> StoreResult<Vec<User>> {
                     let sql = format!("SELECT {USER_COLUMNS} FROM users{}", page_clause(page, ""));
                     let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
@@ -446,10 +478,127 @@ macro_rules! sql_store_impl {
                     rows.iter().map(token_from_row).collect()
                 }
 
-                async fn delete_api_token(&self, user: UserId, created: Timestamp) -> StoreResult<Option<ApiToken>> {
+                async fn delete_api_token(
+                    &self,
+                    user: UserId,
+                    created: Timestamp,
+                    now: Timestamp,
+                ) -> StoreResult<Option<ApiToken>> {
+                    let mut tx = self.pool.begin().await?;
                     let sql = format!("DELETE FROM api_tokens WHERE user_id = $1 AND created = $2 RETURNING {TOKEN_COLUMNS}");
-                    let row = sqlx::query(&sql).bind(user.0).bind(created.as_millis()).fetch_optional(&self.pool).await?;
-                    row.as_ref().map(token_from_row).transpose()
+                    let row = sqlx::query(&sql).bind(user.0).bind(created.as_millis()).fetch_optional(&mut *tx).await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let token = token_from_row(&row)?;
+                    record_revocation(&mut tx, &Revoked::ApiToken(token.hash), now).await?;
+                    tx.commit().await?;
+                    Ok(Some(token))
+                }
+
+                async fn count_rows(&self, table: &str) -> StoreResult<i64> {
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {}", spec.name)).fetch_one(&self.pool).await?;
+                    Ok(row.try_get("n")?)
+                }
+
+                async fn read_rows(&self, table: &str, offset: i64, limit: i64) -> StoreResult<Vec<Vec<crate::copy::Cell>>> {
+                    use crate::copy::{Cell, ColumnType};
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let columns: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
+                    let sql = format!(
+                        "SELECT {} FROM {} ORDER BY {} LIMIT $1 OFFSET $2",
+                        columns.join(", "),
+                        spec.name,
+                        spec.order_by
+                    );
+                    let rows = sqlx::query(&sql).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+                    rows.iter()
+                        .map(|row| {
+                            spec.columns
+                                .iter()
+                                .enumerate()
+                                .map(|(index, (_, kind))| {
+                                    Ok(match kind {
+                                        ColumnType::Int => row.try_get::<Option<i64>, _>(index)?.map_or(Cell::Null, Cell::Int),
+                                        ColumnType::Text => row.try_get::<Option<String>, _>(index)?.map_or(Cell::Null, Cell::Text),
+                                        ColumnType::Bytes => row.try_get::<Option<Vec<u8>>, _>(index)?.map_or(Cell::Null, Cell::Bytes),
+                                        ColumnType::Bool => row.try_get::<Option<bool>, _>(index)?.map_or(Cell::Null, Cell::Bool),
+                                    })
+                                })
+                                .collect::<StoreResult<Vec<Cell>>>()
+                        })
+                        .collect()
+                }
+
+                async fn write_rows(&self, table: &str, rows: &[Vec<crate::copy::Cell>]) -> StoreResult<()> {
+                    use crate::copy::{Cell, ColumnType};
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let columns: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
+                    let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
+                    let sql = format!("INSERT INTO {} ({}) VALUES ({})", spec.name, columns.join(", "), placeholders.join(", "));
+                    let mut tx = self.pool.begin().await?;
+                    for row in rows {
+                        let mut query = sqlx::query(&sql);
+                        for ((_, kind), cell) in spec.columns.iter().zip(row) {
+                            query = match (kind, cell) {
+                                (ColumnType::Int, Cell::Int(value)) => query.bind(*value),
+                                (ColumnType::Int, _) => query.bind(None::<i64>),
+                                (ColumnType::Text, Cell::Text(value)) => query.bind(value.clone()),
+                                (ColumnType::Text, _) => query.bind(None::<String>),
+                                (ColumnType::Bytes, Cell::Bytes(value)) => query.bind(value.clone()),
+                                (ColumnType::Bytes, _) => query.bind(None::<Vec<u8>>),
+                                (ColumnType::Bool, Cell::Bool(value)) => query.bind(*value),
+                                (ColumnType::Bool, _) => query.bind(None::<bool>),
+                            };
+                        }
+                        query.execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn clear_table(&self, table: &str) -> StoreResult<()> {
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    sqlx::query(&format!("DELETE FROM {}", spec.name)).execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn after_copy(&self, table: &str) -> StoreResult<()> {
+                    let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
+                    let reset: Option<&str> = $reset;
+                    if let (true, Some(template)) = (spec.generated_id, reset) {
+                        sqlx::query(&template.replace("{table}", spec.name)).execute(&self.pool).await?;
+                    }
+                    Ok(())
+                }
+
+                async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationEvent>> {
+                    let rows = sqlx::query("SELECT id, kind, subject FROM revocations WHERE id > $1 ORDER BY id ASC LIMIT $2")
+                        .bind(after)
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter()
+                        .map(|row| {
+                            let kind: String = row.try_get("kind")?;
+                            let subject: String = row.try_get("subject")?;
+                            Ok(RevocationEvent { id: row.try_get("id")?, revoked: Revoked::from_kind_and_subject(&kind, &subject) })
+                        })
+                        .collect()
+                }
+
+                async fn last_revocation_id(&self) -> StoreResult<i64> {
+                    let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM revocations").fetch_one(&self.pool).await?;
+                    Ok(row.try_get("id")?)
+                }
+
+                async fn prune_revocations(&self, before: Timestamp) -> StoreResult<u64> {
+                    let result = sqlx::query("DELETE FROM revocations WHERE created < $1").bind(before.as_millis()).execute(&self.pool).await?;
+                    Ok(result.rows_affected())
+                }
+
+                async fn revocation_listener(&self) -> StoreResult<Option<Box<dyn RevocationListener>>> {
+                    // Each backend's own inherent method: the one place the backends differ here.
+                    self.listen_for_revocations().await
                 }
 
                 async fn record_api_token_use(&self, uses: &[(TokenHash, Timestamp)]) -> StoreResult<()> {

@@ -39,4 +39,12 @@ fn token_committer(pool: SqlitePool) -> Committer<ApiToken, StoreResult<ApiToken
     })
 }
 
-crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite");
+impl SqliteStore {
+    /// SQLite has no push channel: other processes' writes (the CLI's) are seen by polling.
+    async fn listen_for_revocations(&self) -> StoreResult<Option<Box<dyn crate::RevocationListener>>> {
+        Ok(None)
+    }
+}
+
+// AUTOINCREMENT keeps its high-water mark in sqlite_sequence, which explicit ids already advance.
+crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", notify: None, reset_sequence: None);

@@ -170,8 +170,12 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_makes_schema() {
     assert_make_error(status, &body, 404, "SC404");
     let (status, body) = json(server.get("/API/V2/USERS/ME", &token).send().await.unwrap()).await;
     assert_make_error(status, &body, 404, "SC404");
-    let (status, body) = json(server.request(Method::PUT, ME, &token).send().await.unwrap()).await;
+    let response = server.request(Method::PUT, ME, &token).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "GET, HEAD", "RFC 9110 §15.5.6");
+    let (status, body) = json(response).await;
     assert_make_error(status, &body, 405, "SC405");
+    let response = server.request(Method::PUT, "/api/v2/users/me/api-tokens", &token).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
 }
 
 #[tokio::test]

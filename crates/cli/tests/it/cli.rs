@@ -10,10 +10,10 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
 /// A `gatehouse serve` process; killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-    stdout_lines: Vec<String>,
+pub(crate) struct Served {
+    pub child: Child,
+    pub base: String,
+    pub stdout_lines: Vec<String>,
 }
 
 impl Drop for Served {
@@ -23,7 +23,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Served {
+pub(crate) fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Served {
     let mut command = Command::new(BIN);
     command.args(["serve", "--listen", "127.0.0.1:0", "--database", database]).args(extra);
     command.env_remove("GATEHOUSE_ZONE").env_remove("GATEHOUSE_CONFIG").env_remove("GATEHOUSE_DATABASE_URL");
@@ -57,7 +57,7 @@ fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Served {
     Served { child, base, stdout_lines }
 }
 
-fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+pub(crate) fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .args(["--database", database])
@@ -72,15 +72,15 @@ fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
     (output.status.success(), String::from_utf8_lossy(&output.stdout).trim().to_string(), String::from_utf8_lossy(&output.stderr).to_string())
 }
 
-fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
+pub(crate) fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
     BlockingClient.send("GET", base, path, token, None)
 }
 
 /// Synchronous HTTP for these tests, which drive a child process: one current-thread runtime per call.
-struct BlockingClient;
+pub(crate) struct BlockingClient;
 
 impl BlockingClient {
-    fn send(&self, method: &str, base: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn send(&self, method: &str, base: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         runtime.block_on(async {
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -214,26 +214,61 @@ fn configuration_precedence_is_flags_then_environment_then_file() {
     assert!(!ok && stderr.contains("unknown field"), "{stderr}");
 }
 
-/// An acknowledged write is on disk: `kill -9` right after the response loses nothing.
+/// An acknowledged write is durable: `kill -9` in the middle of a stream of writes loses nothing that was
+/// answered 200 (SQLite: WAL with synchronous=FULL; PostgreSQL: commit before the response).
 #[test]
-fn acknowledged_writes_survive_kill_9() {
-    let (_dir, db) = temp_db();
+fn acknowledged_writes_survive_kill_9_in_the_middle_of_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let db = runtime.block_on(crate::harness::fresh_database_url(&dir));
     let mut served = serve(&db, &["--json", "--zone", "cli.test"], &[]);
     let first: Value = serde_json::from_str(&served.stdout_lines[0]).unwrap();
     let admin = first["token"].as_str().unwrap().to_string();
-    let client = BlockingClient;
-    let mut created = Vec::new();
-    for i in 0..20 {
-        let body = serde_json::json!({ "label": format!("t{i}"), "scope": ["user:read"] });
-        let (status, response) = client.send("POST", &served.base, "/api/v2/users/me/api-tokens", &admin, Some(body));
-        assert_eq!(status, 200);
-        created.push(response["apiToken"]["token"].as_str().unwrap().to_string());
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (base, admin, acknowledged) = (served.base.clone(), admin.clone(), acknowledged.clone());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    let client = reqwest::Client::new();
+                    for i in 0..10_000 {
+                        let body = serde_json::json!({ "label": format!("w{writer}-{i}"), "scope": ["user:read"] });
+                        let response = client
+                            .post(format!("{base}/api/v2/users/me/api-tokens"))
+                            .header("authorization", format!("Token {admin}"))
+                            .json(&body)
+                            .send()
+                            .await;
+                        // Once the server is killed, requests fail: the writer stops.
+                        let Ok(response) = response else { return };
+                        if response.status() != 200 {
+                            return;
+                        }
+                        let Ok(created) = response.json::<Value>().await else { return };
+                        acknowledged.lock().unwrap().push(created["apiToken"]["token"].as_str().unwrap().to_string());
+                    }
+                });
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 100 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
-    // SIGKILL: no graceful shutdown, no checkpoint.
+    // SIGKILL while the writers are still writing: no graceful shutdown, no checkpoint.
     served.child.kill().expect("kill -9");
     served.child.wait().expect("reap");
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 100, "only {} writes were acknowledged", acknowledged.len());
     let restarted = serve(&db, &["--zone", "cli.test"], &[]);
-    for token in &created {
-        assert_eq!(get(&restarted.base, "/api/v2/users/me", token).0, 200);
+    let (_, listed) = get(&restarted.base, "/api/v2/users/me/api-tokens", &admin);
+    let listed = listed["apiTokens"].as_array().unwrap().len();
+    assert!(listed > acknowledged.len(), "every acknowledged token is listed ({listed} rows for {} acks)", acknowledged.len());
+    for token in &acknowledged {
+        assert_eq!(get(&restarted.base, "/api/v2/users/me", token).0, 200, "acknowledged token lost");
     }
 }

@@ -55,7 +55,8 @@ impl TestServer {
         let config = ServerConfig { zone: zone.to_string(), issuer: base.clone() };
         let state = server::state(store.clone(), Arc::new(clock.clone()), config);
         // A long flush interval: tests flush by hand, to observe that uses are batched.
-        let running = server::start(listener, state, Duration::from_secs(3600)).await.expect("start");
+        let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };
+        let running = server::start(listener, state, cadence).await.expect("start");
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Self { base, clock, store, http, running: Some(running), _dir: dir }
     }

@@ -7,5 +7,8 @@ mod postgres;
 mod api_tokens;
 mod authentication;
 mod cli;
+mod nodes;
 mod organizations_and_teams;
 mod scopes;
+mod store_conformance;
+mod ugly_input;

@@ -174,3 +174,32 @@ async fn teams_are_listed_created_read_and_deleted_within_the_organization() {
     let (status, body) = json(server.get(&format!("/api/v2/teams/{other_team}"), &server.token(&outsider, ORG_SCOPES).await).send().await.unwrap()).await;
     assert_make_error(status, &body, 404, "SC404");
 }
+
+/// Make: per-organization limit of `license.apiLimit` requests a minute; 429 with Make's message and
+/// `Retry-After` (reference §5.1).
+#[tokio::test]
+async fn an_organization_over_its_api_limit_gets_429_until_the_minute_turns() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let org = server.org(&ada, "Acme").await;
+    let team = server.team(org, "Ops").await;
+    let mut stored = server.store.organization(org).await.unwrap().unwrap();
+    stored.api_limit = 3;
+    server.store.update_organization(&stored).await.unwrap();
+    let other = server.org(&ada, "Other").await;
+    let token = server.token(&ada, ORG_SCOPES).await;
+
+    assert_eq!(server.get(&format!("/api/v2/organizations/{org}"), &token).send().await.unwrap().status(), 200);
+    assert_eq!(server.get(&format!("/api/v2/teams?organizationId={org}"), &token).send().await.unwrap().status(), 200);
+    assert_eq!(server.get(&format!("/api/v2/teams/{team}"), &token).send().await.unwrap().status(), 200);
+    let response = server.get(&format!("/api/v2/organizations/{org}"), &token).send().await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let (status, body) = json(response).await;
+    assert_make_error(status, &body, 429, "SC429");
+    assert_eq!(body["detail"], "Requests limit for organization exceeded, please try again later.");
+    assert_eq!(server.get(&format!("/api/v2/organizations/{other}"), &token).send().await.unwrap().status(), 200, "counted per organization");
+
+    server.clock.advance_secs(60);
+    assert_eq!(server.get(&format!("/api/v2/organizations/{org}"), &token).send().await.unwrap().status(), 200);
+}

@@ -84,6 +84,10 @@ async fn platform_administrators_use_admin_resources_with_admin_scopes_only() {
     assert_eq!(status, 200);
     let emails: Vec<&str> = body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, vec!["root@example.com", "ada@example.com"]);
+    let ada_org = server.org(&crate::harness::TestUser { id: gatehouse_domain::UserId(2) }, "Ada's").await;
+    let (status, body) = json(server.get("/api/v2/admin/organizations", &scoped).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["organizations"][0]["id"], ada_org, "admins see organizations they do not belong to");
     let (status, body) = json(server.get("/api/v2/admin/system", &scoped).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(body["system"]["zone"], crate::harness::ZONE);
@@ -115,4 +119,29 @@ async fn the_scope_enum_lists_the_canonical_catalog() {
     for absent in ["organizations-variables:read", "teams-variables:read", "openid", "organization:read"] {
         assert!(!names.contains(&absent), "{absent} must not be listed");
     }
+}
+
+#[tokio::test]
+async fn deleting_a_user_stops_their_tokens_on_every_node() {
+    let server = TestServer::start().await;
+    let root = server.user("root@example.com", true).await;
+    let ada = server.user("ada@example.com", false).await;
+    let adas = server.token(&ada, &[]).await;
+    assert_eq!(server.get("/api/v2/users/me", &adas).send().await.unwrap().status(), 200, "cached");
+    let admin = server.token(&root, &["admin:write", "admin:read"]).await;
+    let path = format!("/api/v2/admin/users/{}", ada.id.0);
+    let (status, body) = json(server.request(Method::DELETE, &path, &admin).send().await.unwrap()).await;
+    assert_make_error(status, &body, 400, "IM004");
+    let (status, body) = json(server.request(Method::DELETE, &format!("{path}?confirmed=true"), &admin).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = json(server.get("/api/v2/users/me", &adas).send().await.unwrap()).await;
+    assert_make_error(status, &body, 401, "SC401");
+    let (status, body) = json(server.request(Method::DELETE, &format!("{path}?confirmed=true"), &admin).send().await.unwrap()).await;
+    assert_make_error(status, &body, 404, "SC404");
+    let own = format!("/api/v2/admin/users/{}?confirmed=true", root.id.0);
+    let (status, body) = json(server.request(Method::DELETE, &own, &admin).send().await.unwrap()).await;
+    assert_make_error(status, &body, 400, "IM005");
+    // Another node (the store written directly, as the CLI does) sees the revocation event too.
+    let events = server.store.revocations_after(0, 10).await.unwrap();
+    assert!(events.iter().any(|event| event.revoked == gatehouse_store::Revoked::User(ada.id)), "{events:?}");
 }

@@ -30,6 +30,28 @@ pub async fn organizations(State(state): State<AppState>, query: MakeQuery) -> A
     Ok(Json(json!({ "organizations": listed, "pg": page_echo(page) })))
 }
 
+/// Deletes a user platform-wide: their tokens stop working on every node within the revocation feed's
+/// interval. An administrator cannot delete themselves, so a platform never loses its last way in by accident.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    query: MakeQuery,
+) -> ApiResult<Json<Value>> {
+    let id = crate::extract::path_id(&id, "user")?;
+    if id == caller.user_id.0 {
+        return Err(crate::error::ApiError::invalid_input("Administrators cannot delete their own account here."));
+    }
+    if !query.is_true("confirmed") {
+        return Err(crate::error::ApiError::confirmation_required("a user"));
+    }
+    if !state.store.delete_user(gatehouse_domain::UserId(id), state.clock.now()).await? {
+        return Err(crate::error::ApiError::not_found("The user does not exist."));
+    }
+    state.auth.invalidate_all();
+    Ok(Json(json!({ "user": id })))
+}
+
 /// Platform settings (read-only): what `system:read` covers here.
 pub async fn system(State(state): State<AppState>) -> Json<Value> {
     Json(json!({

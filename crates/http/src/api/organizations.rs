@@ -21,12 +21,24 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: MakeQuer
     Ok(Json(json!({ "organizations": listed, "pg": page_echo(page) })))
 }
 
-/// The organization and the caller's role in it. Outsiders get 404, not 403: Make hides existence.
+/// The organization and the caller's role in it. Outsiders get 404, not 403: Make hides existence. Every
+/// request that reaches an organization's resources passes here, so this is where its rate limit counts.
 pub(crate) async fn membership(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Organization, OrgRole)> {
     let not_found = || ApiError::not_found("The organization does not exist.");
     let role = state.store.organization_role(id, caller.user_id).await?.ok_or_else(not_found)?;
     let org = state.store.organization(id).await?.ok_or_else(not_found)?;
+    count_request(state, &org)?;
     Ok((org, role))
+}
+
+/// Make's per-organization limit (`license.apiLimit` per minute), with Make's own message.
+pub(crate) fn count_request(state: &AppState, org: &Organization) -> ApiResult<()> {
+    state.organization_limits.check(org.id, org.api_limit, state.clock.now()).map_err(|exceeded| {
+        ApiError::too_many_requests(
+            "Requests limit for organization exceeded, please try again later.",
+            exceeded.retry_after_secs,
+        )
+    })
 }
 
 pub async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {

@@ -27,6 +27,8 @@ async fn visible_team(state: &AppState, caller: &Caller, id: &str) -> ApiResult<
     let not_found = || ApiError::not_found("The team does not exist.");
     let team = state.store.team(path_id(id, "team")?).await?.ok_or_else(not_found)?;
     let role = state.store.organization_role(team.organization_id, caller.user_id).await?.ok_or_else(not_found)?;
+    let org = state.store.organization(team.organization_id).await?.ok_or_else(not_found)?;
+    crate::api::organizations::count_request(state, &org)?;
     Ok((team, role))
 }
 

@@ -90,7 +90,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(created)
     })?;
     let deleted = state
         .store
-        .delete_api_token(caller.user_id, created)
+        .delete_api_token(caller.user_id, created, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("No API token of yours was created at that time."))?;
     state.auth.invalidate(&deleted.hash);

@@ -1,0 +1,109 @@
+//! The store's contract, checked directly, on whichever backend the suite runs (SQLite, or PostgreSQL with
+//! `GATEHOUSE_TEST_POSTGRES_URL`): both must behave exactly alike.
+
+use gatehouse_domain::identity::NewUser;
+use gatehouse_domain::{ApiTokenSecret, NewApiTokenRequest, OrgRole, Page, SortDir, SortKey, Timestamp};
+use gatehouse_http::api::tokens::issue_api_token;
+use gatehouse_store::{Revoked, StoreError};
+
+use crate::harness::{START, TestServer};
+
+#[tokio::test]
+async fn concurrent_token_creation_in_one_millisecond_keeps_created_unique() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = server.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let request = NewApiTokenRequest::new(&format!("t{i}"), &["user:read"], None, START).unwrap();
+            issue_api_token(&store, "zone", user.id, request, START).await.map(|(_, token)| token.created)
+        }));
+    }
+    let mut created = Vec::new();
+    for task in tasks {
+        created.push(task.await.unwrap().expect("every concurrent insert succeeds"));
+    }
+    created.sort();
+    created.dedup();
+    assert_eq!(created.len(), 20, "{created:?}");
+    assert_eq!(created[0], START);
+}
+
+#[tokio::test]
+async fn duplicate_emails_conflict_case_insensitively() {
+    let server = TestServer::start().await;
+    server.user("ada@example.com", false).await;
+    let again = NewUser::new("Ada", "ADA@example.com", None, false).unwrap();
+    let result = server.store.create_user(&again, START).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn roles_upsert_and_deleting_an_organization_cascades() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let bob = server.user("bob@example.com", false).await;
+    let org = server.org(&ada, "Acme").await;
+    let team = server.team(org, "Ops").await;
+    server.store.set_organization_role(org, bob.id, OrgRole::Member).await.unwrap();
+    server.store.set_organization_role(org, bob.id, OrgRole::Admin).await.unwrap();
+    assert_eq!(server.store.organization_role(org, bob.id).await.unwrap(), Some(OrgRole::Admin));
+    server.store.add_team_member(team, bob.id).await.unwrap();
+    server.store.add_team_member(team, bob.id).await.unwrap();
+    assert!(server.store.delete_organization(org).await.unwrap());
+    assert!(server.store.team(team).await.unwrap().is_none());
+    assert_eq!(server.store.organization_role(org, bob.id).await.unwrap(), None);
+    assert!(!server.store.delete_organization(org).await.unwrap());
+}
+
+#[tokio::test]
+async fn pages_sort_by_name_or_id_in_both_directions() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    for name in ["beta", "Alpha", "gamma", "alpha"] {
+        server.org(&ada, name).await;
+    }
+    let names = |orgs: Vec<gatehouse_domain::Organization>| orgs.into_iter().map(|o| o.name).collect::<Vec<_>>();
+    let by_id_desc = Page { limit: 10, offset: 0, sort_by: SortKey::Id, sort_dir: SortDir::Desc };
+    assert_eq!(names(server.store.organizations_of_user(ada.id, by_id_desc).await.unwrap()), ["alpha", "gamma", "Alpha", "beta"]);
+    let by_name = Page { limit: 10, offset: 0, sort_by: SortKey::Name, sort_dir: SortDir::Asc };
+    // Bytewise on both backends: uppercase before lowercase.
+    assert_eq!(names(server.store.organizations_of_user(ada.id, by_name).await.unwrap()), ["Alpha", "alpha", "beta", "gamma"]);
+    let second_page = Page { limit: 2, offset: 2, sort_by: SortKey::Id, sort_dir: SortDir::Asc };
+    assert_eq!(names(server.store.organizations_of_user(ada.id, second_page).await.unwrap()), ["gamma", "alpha"]);
+}
+
+#[tokio::test]
+async fn the_revocation_feed_is_ordered_and_pruned() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let head = server.store.last_revocation_id().await.unwrap();
+    let mut hashes = Vec::new();
+    for i in 0..3 {
+        let request = NewApiTokenRequest::new("x", &[] as &[&str], None, START).unwrap();
+        let (secret, token): (ApiTokenSecret, _) = issue_api_token(&server.store, "z", ada.id, request, START).await.unwrap();
+        hashes.push(secret.hash());
+        server.store.delete_api_token(ada.id, token.created, START.plus_secs(i)).await.unwrap().expect("deleted");
+    }
+    let events = server.store.revocations_after(head, 10).await.unwrap();
+    let revoked: Vec<Revoked> = events.iter().map(|e| e.revoked.clone()).collect();
+    assert_eq!(revoked, hashes.iter().map(|h| Revoked::ApiToken(*h)).collect::<Vec<_>>());
+    assert!(events.windows(2).all(|pair| pair[0].id < pair[1].id));
+    assert_eq!(server.store.revocations_after(events[1].id, 10).await.unwrap().len(), 1);
+    assert_eq!(server.store.prune_revocations(Timestamp::from_millis(START.as_millis() + 1500)).await.unwrap(), 2);
+    assert_eq!(server.store.revocations_after(head, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn last_used_never_moves_backwards() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let request = NewApiTokenRequest::new("x", &[] as &[&str], None, START).unwrap();
+    let (secret, _) = issue_api_token(&server.store, "z", ada.id, request, START).await.unwrap();
+    let later = START.plus_secs(10);
+    server.store.record_api_token_use(&[(secret.hash(), later)]).await.unwrap();
+    server.store.record_api_token_use(&[(secret.hash(), START.plus_secs(5))]).await.unwrap();
+    let stored = server.store.api_token_by_hash(&secret.hash()).await.unwrap().unwrap();
+    assert_eq!(stored.last_used, Some(later));
+}
