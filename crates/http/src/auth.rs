@@ -4,14 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
 use gatehouse_domain::api_token::TokenFormatError;
 use gatehouse_domain::{ApiToken, ApiTokenSecret, Clock, ScopeSet, Timestamp, TokenHash, UserId};
 use gatehouse_store::DynStore;
 use moka::sync::Cache;
 
-use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
 use crate::usage::{UsageCell, UsageRecorder};
 
@@ -38,8 +36,6 @@ pub struct Caller {
     pub scopes: ScopeSet,
     pub is_admin: bool,
     pub method: AuthMethod,
-    /// The `current-authorization` body, when verification cached it with the credential.
-    pub authorization_body: Option<Bytes>,
 }
 
 /// What a verified API token lets through, cached by hash.
@@ -48,13 +44,13 @@ struct VerifiedToken {
     user_id: UserId,
     created: Timestamp,
     scopes: ScopeSet,
-    zone: String,
+    /// Whether the token was issued for the zone this node serves. Decided once, at verification, so an
+    /// entry holds no string of its own: the cache may hold up to `VERIFIED_CAPACITY` of them.
+    in_this_zone: bool,
     expires_at: Option<Timestamp>,
     is_admin: bool,
     /// Where requests note their use, without a lock (see `usage`).
     usage: Arc<UsageCell>,
-    /// Rendered once per verification: `current-authorization` is every resource server's hot path.
-    authorization_body: Bytes,
 }
 
 /// A credential as presented, before verification.
@@ -128,13 +124,13 @@ impl Authenticator {
                     return Err(invalid_token());
                 };
                 let user = self.store.user_by_id(token.user_id).await?.ok_or_else(invalid_token)?;
-                let verified = Arc::new(VerifiedToken::from_token(&token, user.is_admin));
+                let verified = Arc::new(VerifiedToken::from_token(&token, user.is_admin, &self.zone));
                 self.verified.insert(hash, verified.clone());
                 verified
             }
         };
         let now = self.clock.now();
-        if verified.zone != self.zone {
+        if !verified.in_this_zone {
             return Err(ApiError::unauthorized(
                 "The API token was issued for another zone. Generate a token in this zone.",
                 Some("invalid_token"),
@@ -149,22 +145,20 @@ impl Authenticator {
             scopes: verified.scopes,
             is_admin: verified.is_admin,
             method: AuthMethod::ApiToken { created: verified.created },
-            authorization_body: Some(verified.authorization_body.clone()),
         })
     }
 }
 
 impl VerifiedToken {
-    fn from_token(token: &ApiToken, is_admin: bool) -> Self {
+    fn from_token(token: &ApiToken, is_admin: bool, zone: &str) -> Self {
         Self {
             user_id: token.user_id,
             created: token.created,
             scopes: token.scopes,
-            zone: token.zone.clone(),
+            in_this_zone: token.zone == zone,
             expires_at: token.expires_at,
             is_admin,
             usage: Arc::default(),
-            authorization_body: current_authorization_body(AuthMethod::ApiToken { created: token.created }.auth_used(), token.scopes),
         }
     }
 }
