@@ -22,11 +22,14 @@ pub async fn me(State(state): State<AppState>, caller: Caller, query: MakeQuery)
 }
 
 /// `current-authorization` is what a resource server calls on every request to learn what a credential
-/// may do, so its body is written straight into one buffer of the exact size: no JSON tree, no string per
-/// scope, and none of serde_json's escaping work, which profiling showed as the largest cost of the
-/// request (a token with every scope lists fifty names).
+/// may do. Profiling showed serde_json's escaping of fifty scope names as the largest cost of the request,
+/// so a cached credential carries its body rendered once per scope set (see `auth::RenderedBodies`), and
+/// the fallback writes it into one buffer of exact size, without a JSON tree or a string per scope.
 pub async fn current_authorization(caller: Caller) -> Response {
-    let body = current_authorization_body(caller.method.auth_used(), caller.scopes);
+    let body = match caller.authorization_body {
+        Some(body) => body,
+        None => current_authorization_body(caller.method.auth_used(), caller.scopes),
+    };
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
