@@ -18,6 +18,12 @@ pub struct FileConfig {
     pub zone: Option<String>,
     pub issuer: Option<String>,
     pub last_used_flush_secs: Option<u64>,
+    /// OAuth access-token lifetime in seconds (default 300, Make's documented 5 minutes).
+    pub access_token_lifetime_secs: Option<i64>,
+    /// How long a retried refresh of an already-rotated token is answered (default 30 s).
+    pub refresh_grace_secs: Option<i64>,
+    /// Whether public clients get refresh tokens (default false, as at Make).
+    pub public_client_refresh_tokens: Option<bool>,
     pub revocation_poll_ms: Option<u64>,
 }
 
@@ -31,6 +37,8 @@ pub enum ConfigError {
     Listen(String),
     #[error("invalid issuer {0:?}: it must be an absolute http(s) URL without query or fragment")]
     Issuer(String),
+    #[error("invalid OAuth setting: {0}")]
+    OAuth(&'static str),
 }
 
 impl FileConfig {
@@ -59,6 +67,32 @@ pub fn resolve_issuer(flag: Option<String>, file: &FileConfig, listen: SocketAdd
         && !issuer.contains(['?', '#', ' '])
         && issuer.len() > "https://".len();
     if valid { Ok(issuer) } else { Err(ConfigError::Issuer(issuer)) }
+}
+
+/// OAuth settings: flags > file > defaults.
+pub fn resolve_oauth(
+    access_token_lifetime: Option<i64>,
+    refresh_grace: Option<i64>,
+    public_refresh: Option<bool>,
+    file: &FileConfig,
+) -> Result<gatehouse_domain::oauth::OAuthSettings, ConfigError> {
+    let mut settings = gatehouse_domain::oauth::OAuthSettings::default();
+    if let Some(secs) = access_token_lifetime.or(file.access_token_lifetime_secs) {
+        if !(30..=86_400).contains(&secs) {
+            return Err(ConfigError::OAuth("the access-token lifetime must be from 30 to 86400 seconds"));
+        }
+        settings.access_token_ttl_secs = secs;
+    }
+    if let Some(secs) = refresh_grace.or(file.refresh_grace_secs) {
+        if !(0..=300).contains(&secs) {
+            return Err(ConfigError::OAuth("the refresh grace window must be from 0 to 300 seconds"));
+        }
+        settings.refresh_grace_secs = secs;
+    }
+    if let Some(allow) = public_refresh.or(file.public_client_refresh_tokens) {
+        settings.public_clients_get_refresh_tokens = allow;
+    }
+    Ok(settings)
 }
 
 /// The host (and port) of a URL: the default zone name.

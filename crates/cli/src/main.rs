@@ -16,6 +16,9 @@ use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
 use gatehouse_domain::{Clock, Email, NewApiTokenRequest, OrgRole, SystemClock, Timestamp, password};
 use gatehouse_http::ServerConfig;
 use gatehouse_http::api::tokens::issue_api_token;
+use gatehouse_domain::oauth::client as oauth_client;
+use gatehouse_domain::oauth::{ClientId, ClientStatus, ClientType, NewClient, OAuthClient, OpaqueSecret};
+use gatehouse_domain::ScopeSet;
 use gatehouse_store::{DynStore, NewOrganization};
 use serde_json::json;
 
@@ -69,6 +72,12 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage the OAuth signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
     Migrate {
         /// Source store URL.
@@ -84,6 +93,68 @@ enum Command {
 }
 
 #[derive(Args)]
+struct ClientSpec {
+    /// The developer who owns the client (an existing user's email).
+    #[arg(long)]
+    owner: String,
+    #[arg(long)]
+    name: String,
+    /// confidential or public.
+    #[arg(long = "type")]
+    client_type: String,
+    /// A redirect URI, matched exactly; repeat for several.
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// A scope from the catalog; repeat for several.
+    #[arg(long = "scope", required = true)]
+    scopes: Vec<String>,
+    #[arg(long, default_value = "")]
+    description: String,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Request a client (status: requested); prints its client_id.
+    Request(ClientSpec),
+    /// Make an approved client at once; prints client_id and client_secret (null for public clients).
+    Create {
+        #[command(flatten)]
+        spec: ClientSpec,
+        /// Let this public client receive refresh tokens.
+        #[arg(long)]
+        allow_refresh: bool,
+    },
+    /// Approve a requested client; prints its secret (shown once) for a confidential client.
+    Approve {
+        client_id: String,
+        /// Approve only these of the requested scopes (default: all requested).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        allow_refresh: bool,
+    },
+    /// Reject a requested client.
+    Reject { client_id: String },
+    /// List clients, optionally by status (requested, approved, rejected).
+    List {
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Delete a client with its grants and tokens.
+    Delete { client_id: String },
+    /// Give a confidential client a new secret (the old one stops working at once); prints it once.
+    RotateSecret { client_id: String },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key. The old ones stop signing and stay published until their tokens expire.
+    Rotate,
+    /// List the signing keys.
+    List,
+}
+
+#[derive(Args)]
 struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is logged).
     #[arg(long, env = "GATEHOUSE_LISTEN")]
@@ -91,6 +162,15 @@ struct ServeArgs {
     /// Public base URL of this server (default http://LISTEN).
     #[arg(long, env = "GATEHOUSE_ISSUER")]
     issuer: Option<String>,
+    /// OAuth access-token lifetime in seconds (default 300: Make's 5 minutes).
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_LIFETIME")]
+    access_token_lifetime: Option<i64>,
+    /// Seconds during which a retried refresh of a rotated token is answered (default 30).
+    #[arg(long, env = "GATEHOUSE_REFRESH_GRACE")]
+    refresh_grace: Option<i64>,
+    /// Give public OAuth clients refresh tokens (Make gives them none).
+    #[arg(long, env = "GATEHOUSE_PUBLIC_CLIENT_REFRESH_TOKENS")]
+    public_client_refresh_tokens: Option<bool>,
 }
 
 #[derive(Subcommand)]
@@ -271,6 +351,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Team(command) => team(&cli.global, command).await,
         Command::Member(command) => member(&cli.global, command).await,
         Command::Token(command) => token(&cli.global, command).await,
+        Command::Client(command) => client(&cli.global, command).await,
+        Command::Keys(command) => keys(&cli.global, command).await,
         Command::Migrate { from, to, replace } => migrate(&from, &to, replace, cli.global.json).await,
     }
 }
@@ -278,11 +360,13 @@ async fn run(cli: Cli) -> CliResult {
 async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     let file = FileConfig::load(global.config.as_deref())?;
     let listen = config::resolve_listen(args.listen, &file)?;
-    let issuer = config::resolve_issuer(args.issuer, &file, listen)?;
-    let default_zone = config::host_of(&issuer);
+    let default_zone = config::host_of(&config::resolve_issuer(args.issuer.clone(), &file, listen)?);
     let context = Context::open(global, Some(&default_zone)).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError(format!("cannot listen on {listen}: {error}")))?;
     let bound = listener.local_addr()?;
+    // The default issuer is where we really listen: with port 0 that is known only now, and OAuth clients
+    // compare the discovered issuer with the URL they used byte for byte.
+    let issuer = config::resolve_issuer(args.issuer, &file, bound)?;
 
     if let Some(first) = bootstrap::first_start(&context.store, &context.zone, context.clock.now()).await? {
         if context.json {
@@ -297,7 +381,8 @@ async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     }
 
     let flush_secs = context.file.last_used_flush_secs.unwrap_or(5).max(1);
-    let state = server::state(context.store.clone(), context.clock.clone(), ServerConfig { zone: context.zone.clone(), issuer });
+    let oauth = config::resolve_oauth(args.access_token_lifetime, args.refresh_grace, args.public_client_refresh_tokens, &context.file)?;
+    let state = server::state(context.store.clone(), context.clock.clone(), ServerConfig { zone: context.zone.clone(), issuer, oauth });
     let cadence = server::Cadence {
         flush_every: Duration::from_secs(flush_secs),
         revocation_poll: Duration::from_millis(context.file.revocation_poll_ms.unwrap_or(250).clamp(10, 60_000)),
@@ -480,6 +565,135 @@ async fn token(global: &Global, command: TokenCommand) -> CliResult {
                 Some(token) if context.json => println!("{}", json!({ "apiToken": token.created.to_iso() })),
                 Some(token) => println!("{}", token.created.to_iso()),
                 None => return Err(CliError(format!("{} has no token created at {created}", user.email.as_str()))),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn new_client(spec: &ClientSpec) -> Result<NewClient, CliError> {
+    Ok(NewClient::new(&spec.name, &spec.description, &spec.client_type, &spec.redirect_uris, &spec.scopes)?)
+}
+
+async fn find_client(context: &Context, id: &str) -> Result<OAuthClient, CliError> {
+    let client_id = ClientId::parse(id).ok_or_else(|| CliError(format!("{id:?} is not a client id")))?;
+    context.store.oauth_client(&client_id).await?.ok_or_else(|| CliError(format!("no client {id}")))
+}
+
+fn print_client_credentials(context: &Context, client: &OAuthClient, secret: Option<&OpaqueSecret>) {
+    let secret = secret.map(OpaqueSecret::reveal);
+    if context.json {
+        println!("{}", json!({ "client_id": client.id.as_str(), "client_secret": secret }));
+    } else {
+        println!("{}", client.id);
+        if let Some(secret) = secret {
+            println!("{secret}");
+        }
+    }
+}
+
+async fn client(global: &Global, command: ClientCommand) -> CliResult {
+    let context = Context::open(global, None).await?;
+    let now = context.clock.now();
+    match command {
+        ClientCommand::Request(spec) => {
+            let owner = context.user(&spec.owner).await?;
+            let client = new_client(&spec)?.into_client(owner.id, now);
+            context.store.insert_oauth_client(&client).await?;
+            if context.json {
+                println!("{}", json!({ "client_id": client.id.as_str(), "status": client.status.as_str() }));
+            } else {
+                println!("{}", client.id);
+            }
+        }
+        ClientCommand::Create { spec, allow_refresh } => {
+            let owner = context.user(&spec.owner).await?;
+            let mut new = new_client(&spec)?;
+            new.allow_refresh = allow_refresh;
+            let mut client = new.into_client(owner.id, now);
+            let secret = oauth_client::approve(&mut client);
+            context.store.insert_oauth_client(&client).await?;
+            print_client_credentials(&context, &client, secret.as_ref());
+        }
+        ClientCommand::Approve { client_id, scopes, allow_refresh } => {
+            let mut client = find_client(&context, &client_id).await?;
+            if client.status == ClientStatus::Approved {
+                return Err(CliError(format!("client {client_id} is already approved (use rotate-secret)")));
+            }
+            if !scopes.is_empty() {
+                let approved = ScopeSet::parse_names(scopes.iter().map(String::as_str))?;
+                if !approved.is_subset_of(client.scopes) {
+                    return Err(CliError("an approval cannot add scopes the client did not request".into()));
+                }
+                client.scopes = approved;
+            }
+            client.allow_refresh = client.allow_refresh || allow_refresh;
+            let secret = oauth_client::approve(&mut client);
+            context.store.update_oauth_client(&client).await?;
+            print_client_credentials(&context, &client, secret.as_ref());
+        }
+        ClientCommand::Reject { client_id } => {
+            let mut client = find_client(&context, &client_id).await?;
+            client.status = ClientStatus::Rejected;
+            client.secret_hash = None;
+            context.store.update_oauth_client(&client).await?;
+            println!("{}", client.id);
+        }
+        ClientCommand::List { status } => {
+            let status = status.as_deref().map(ClientStatus::parse).transpose()?;
+            let clients = context.store.list_oauth_clients(status, None).await?;
+            if context.json {
+                let listed: Vec<_> = clients.iter().map(gatehouse_http::api::oauth_clients::client_view).collect();
+                println!("{}", json!({ "clients": listed }));
+            } else {
+                for client in &clients {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        client.id,
+                        client.status.as_str(),
+                        client.client_type.as_str(),
+                        client.name,
+                        client.scopes.to_space_delimited()
+                    );
+                }
+            }
+        }
+        ClientCommand::Delete { client_id } => {
+            let client = find_client(&context, &client_id).await?;
+            context.store.delete_oauth_client(&client.id, context.clock.now()).await?;
+            println!("{}", client.id);
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let mut client = find_client(&context, &client_id).await?;
+            if client.client_type != ClientType::Confidential || client.status != ClientStatus::Approved {
+                return Err(CliError("only an approved confidential client has a secret".into()));
+            }
+            let secret = OpaqueSecret::generate();
+            client.secret_hash = Some(secret.hash());
+            context.store.update_oauth_client(&client).await?;
+            print_client_credentials(&context, &client, Some(&secret));
+        }
+    }
+    Ok(())
+}
+
+async fn keys(global: &Global, command: KeysCommand) -> CliResult {
+    let context = Context::open(global, None).await?;
+    match command {
+        KeysCommand::Rotate => {
+            let settings = config::resolve_oauth(None, None, None, &context.file)?;
+            let kid = gatehouse_http::oauth::runtime::rotate_keys(&context.store, context.clock.now(), &settings)
+                .await
+                .map_err(|error| CliError(format!("key rotation failed: {error:?}")))?;
+            if context.json {
+                println!("{}", json!({ "kid": kid }));
+            } else {
+                println!("{kid}");
+            }
+        }
+        KeysCommand::List => {
+            for key in context.store.signing_keys().await? {
+                println!("{}\t{}\t{}", key.kid, key.created.to_iso(), key.retire_at.map_or("active".to_string(), |at| format!("retires {}", at.to_iso())));
             }
         }
     }

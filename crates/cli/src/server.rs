@@ -47,6 +47,11 @@ impl Default for Cadence {
 /// Serves `state` on `listener` until [`Running::stop`] is called or the process is signalled.
 pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    // First start: the signing key is made now, not on the first token request.
+    if let Err(error) = state.oauth.ring().await {
+        tracing::error!(?error, "could not load or create the OAuth signing key");
+        return Err(std::io::Error::other("could not load or create the OAuth signing key"));
+    }
     let flush_every = cadence.flush_every;
     let feed = RevocationFeed::start_at_head(state.clone()).await.map_err(std::io::Error::other)?;
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
@@ -59,7 +64,12 @@ pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> 
             let mut ticker = tokio::time::interval(flush_every);
             loop {
                 tokio::select! {
-                    _ = ticker.tick() => flusher_state.auth.usage.flush(&flusher_state.store).await,
+                    _ = ticker.tick() => {
+                        flusher_state.auth.usage.flush(&flusher_state.store).await;
+                        if let Err(error) = flusher_state.store.purge_expired_oauth(flusher_state.clock.now()).await {
+                            tracing::warn!(%error, "could not purge expired OAuth records");
+                        }
+                    }
                     _ = flusher_shutdown.changed() => break,
                 }
             }

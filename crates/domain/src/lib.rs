@@ -7,6 +7,7 @@ pub mod api_token;
 pub mod clock;
 pub mod error;
 pub mod identity;
+pub mod oauth;
 pub mod page;
 pub mod password;
 pub mod scope;

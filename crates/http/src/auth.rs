@@ -14,6 +14,7 @@ use moka::sync::Cache;
 
 use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
+use crate::oauth::runtime::{OAuthRuntime, TokenCheck};
 use crate::usage::{UsageCell, UsageRecorder};
 
 /// How the caller authenticated, as `current-authorization` reports it.
@@ -21,6 +22,8 @@ use crate::usage::{UsageCell, UsageRecorder};
 pub enum AuthMethod {
     /// An API token, identified by its per-user key.
     ApiToken { created: Timestamp },
+    /// An OAuth access token (RFC 9068), issued to a client.
+    OAuth { client_id: String, jti: String },
 }
 
 impl AuthMethod {
@@ -30,6 +33,7 @@ impl AuthMethod {
     pub fn auth_used(&self) -> &'static str {
         match self {
             AuthMethod::ApiToken { .. } => Self::API_TOKEN_USED,
+            AuthMethod::OAuth { .. } => "oauth",
         }
     }
 }
@@ -44,6 +48,33 @@ pub struct Caller {
     /// The `current-authorization` body, rendered once per scope set and shared (see `RenderedBodies`);
     /// `None` when the credential did not come from the cache of verified tokens.
     pub authorization_body: Option<Bytes>,
+    /// Which organizations the credential reaches. An OAuth grant reaches only the organization the user
+    /// chose at consent.
+    pub organizations: OrganizationLimit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationLimit {
+    /// Every organization the user belongs to (API tokens; client credentials, which act as the owner).
+    Any,
+    Only(i64),
+    /// A consent given while the user belonged to no organization.
+    Nothing,
+}
+
+impl Caller {
+    /// Whether the credential may reach this organization at all (membership is checked separately).
+    pub fn reaches_organization(&self, id: i64) -> bool {
+        match self.organizations {
+            OrganizationLimit::Any => true,
+            OrganizationLimit::Only(only) => only == id,
+            OrganizationLimit::Nothing => false,
+        }
+    }
+
+    pub fn is_oauth(&self) -> bool {
+        matches!(self.method, AuthMethod::OAuth { .. })
+    }
 }
 
 /// What a verified API token lets through, cached by hash.
@@ -75,6 +106,7 @@ pub struct Authenticator {
     verified: Cache<TokenHash, Arc<VerifiedToken>>,
     rendered: RenderedBodies,
     pub usage: UsageRecorder,
+    oauth: Arc<OAuthRuntime>,
 }
 
 /// `current-authorization` bodies, one per distinct scope set, shared by every cached token with that set,
@@ -106,12 +138,13 @@ const VERIFIED_TTL: Duration = Duration::from_secs(60);
 const VERIFIED_CAPACITY: u64 = 1_000_000;
 
 impl Authenticator {
-    pub fn new(store: DynStore, clock: Arc<dyn Clock>, zone: String) -> Self {
+    pub fn new(store: DynStore, clock: Arc<dyn Clock>, zone: String, oauth: Arc<OAuthRuntime>) -> Self {
         Self {
             store,
             clock,
             zone,
             rendered: RenderedBodies::default(),
+            oauth,
             verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
             usage: UsageRecorder::default(),
         }
@@ -143,7 +176,7 @@ impl Authenticator {
                         Some("invalid_token"),
                     ));
                 }
-                Err(ApiError::unauthorized("The access token is invalid.", Some("invalid_token")))
+                self.verify_access_token(value).await
             }
         }
     }
@@ -181,7 +214,38 @@ impl Authenticator {
             is_admin: verified.is_admin,
             method: AuthMethod::ApiToken { created: verified.created },
             authorization_body: verified.authorization_body.clone(),
+            organizations: OrganizationLimit::Any,
         })
+    }
+}
+
+impl Authenticator {
+    /// An OAuth access token: RFC 9068 checks, then liveness (revocation takes effect at once), then the
+    /// same scope rules as API tokens, limited to the organization chosen at consent.
+    async fn verify_access_token(&self, token: &str) -> Result<Caller, ApiError> {
+        match self.oauth.verify_access_token(token).await {
+            Ok((claims, principal)) => {
+                let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
+                let organizations = if claims.sub == claims.client_id {
+                    OrganizationLimit::Any
+                } else {
+                    claims.org_id.map_or(OrganizationLimit::Nothing, OrganizationLimit::Only)
+                };
+                Ok(Caller {
+                    user_id: principal.user_id,
+                    scopes,
+                    is_admin: principal.is_admin,
+                    method: AuthMethod::OAuth { client_id: claims.client_id, jti: claims.jti },
+                    organizations,
+                    authorization_body: None,
+                })
+            }
+            Err(TokenCheck::Invalid(reason)) => {
+                tracing::debug!(reason, "access token refused");
+                Err(ApiError::unauthorized("The access token is invalid, expired or revoked.", Some("invalid_token")))
+            }
+            Err(TokenCheck::Internal(cause)) => Err(ApiError::internal(&cause)),
+        }
     }
 }
 
@@ -210,7 +274,7 @@ fn parse_authorization(headers: &HeaderMap) -> Result<Presented<'_>, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Err(ApiError::unauthorized(
-            "Authentication is required: send Authorization: Token <api-token>.",
+            "Authentication is required: send Authorization: Token <api-token> or Bearer <access-token>.",
             None,
         ));
     };

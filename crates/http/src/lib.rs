@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod oauth;
 pub mod rate_limit;
 pub mod revocation;
 pub mod routes;

@@ -35,7 +35,11 @@ impl RevocationFeed {
             for event in events {
                 match event.revoked {
                     Revoked::ApiToken(hash) => self.state.auth.invalidate(&hash),
-                    Revoked::User(_) | Revoked::Unknown => self.state.auth.invalidate_all(),
+                    Revoked::OAuth(_) => self.state.oauth.forget_liveness(),
+                    Revoked::User(_) | Revoked::Unknown => {
+                        self.state.auth.invalidate_all();
+                        self.state.oauth.forget_liveness();
+                    }
                 }
                 self.last_seen = event.id;
             }

@@ -12,7 +12,7 @@ use gatehouse_domain::{Access, Scope};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{admin, enums, health, organizations, teams, tokens, users};
+use crate::api::{admin, enums, health, oauth_clients, organizations, teams, tokens, users};
 use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::state::{AppState, MAX_BODY_BYTES};
@@ -54,6 +54,17 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/users/me/api-tokens",            S("user"),        get(tokens::list)),
     route!(POST   "/users/me/api-tokens",            S("user"),        post(tokens::create)),
     route!(DELETE "/users/me/api-tokens/{created}",  S("user"),        delete(tokens::delete)),
+    // The user's OAuth grants (Make: "API access" in the profile). Grants are part of the user's account,
+    // like API tokens, so they take the same scope: user:read to list, user:write to revoke.
+    route!(GET    "/users/me/authorized-apps",       S("user"),        get(oauth_clients::authorized_apps)),
+    route!(DELETE "/users/me/authorized-apps/{clientId}", S("user"),   delete(oauth_clients::revoke_authorized_app)),
+    // Any user may ask for a client (Make's registration form); administrators decide.
+    route!(POST   "/oauth/client-requests",          Credential,       post(oauth_clients::request)),
+    route!(GET    "/oauth/client-requests",          Credential,       get(oauth_clients::my_requests)),
+    route!(GET    "/admin/oauth/clients",            AdminScope("admin"), get(oauth_clients::admin_list)),
+    route!(POST   "/admin/oauth/clients/{clientId}/approve", AdminScope("admin"), post(oauth_clients::approve)),
+    route!(POST   "/admin/oauth/clients/{clientId}/reject",  AdminScope("admin"), post(oauth_clients::reject)),
+    route!(DELETE "/admin/oauth/clients/{clientId}", AdminScope("admin"), delete(oauth_clients::remove)),
     route!(GET    "/enums/user-api-token-scopes",    Credential,       get(enums::user_api_token_scopes)),
     route!(GET    "/organizations",                  S("organizations"), get(organizations::list)),
     route!(POST   "/organizations",                  S("organizations"), post(organizations::create)),
@@ -89,7 +100,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"handler panicked").into_response()))
         .layer(middleware::from_fn(edge))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::oauth::router(state))
 }
 
 /// What every response goes through, in one layer rather than seven: each tower layer costs a future and

@@ -80,6 +80,72 @@ pub static TABLES: &[TableSpec] = &[
         order_by: "user_id, created",
         generated_id: false,
     },
+    // OAuth (0002_oauth.sql). Signing keys are copied, so tokens signed before the move keep verifying.
+    TableSpec {
+        name: "oauth_clients",
+        columns: &[
+            ("id", Text), ("name", Text), ("description", Text), ("client_type", Text), ("secret_hash", Bytes),
+            ("redirect_uris", Text), ("scopes", Text), ("status", Text), ("owner_id", Int), ("allow_refresh", Bool),
+            ("created", Int),
+        ],
+        order_by: "id",
+        generated_id: false,
+    },
+    TableSpec {
+        name: "oauth_grants",
+        columns: &[
+            ("id", Int), ("user_id", Int), ("client_id", Text), ("organization_id", Int), ("scopes", Text),
+            ("created", Int), ("last_used", Int), ("revoked_at", Int),
+        ],
+        order_by: "id",
+        generated_id: true,
+    },
+    TableSpec {
+        name: "oauth_families",
+        columns: &[
+            ("id", Text), ("client_id", Text), ("user_id", Int), ("grant_id", Int), ("created", Int), ("revoked_at", Int),
+        ],
+        order_by: "id",
+        generated_id: false,
+    },
+    TableSpec {
+        name: "oauth_codes",
+        columns: &[
+            ("code_hash", Bytes), ("client_id", Text), ("user_id", Int), ("grant_id", Int), ("family_id", Text),
+            ("redirect_uri", Text), ("scopes", Text), ("organization_id", Int), ("code_challenge", Text), ("nonce", Text),
+            ("auth_time", Int), ("created", Int), ("expires_at", Int), ("used_at", Int),
+        ],
+        order_by: "code_hash",
+        generated_id: false,
+    },
+    TableSpec {
+        name: "oauth_refresh_tokens",
+        columns: &[
+            ("token_hash", Bytes), ("family_id", Text), ("parent_hash", Bytes), ("client_id", Text), ("user_id", Int),
+            ("grant_id", Int), ("scopes", Text), ("organization_id", Int), ("auth_time", Int), ("created", Int),
+            ("expires_at", Int), ("used_at", Int), ("revoked_at", Int),
+        ],
+        order_by: "token_hash",
+        generated_id: false,
+    },
+    TableSpec {
+        name: "oauth_revoked_access_tokens",
+        columns: &[("jti", Text), ("expires_at", Int)],
+        order_by: "jti",
+        generated_id: false,
+    },
+    TableSpec {
+        name: "oauth_sessions",
+        columns: &[("session_hash", Bytes), ("user_id", Int), ("auth_time", Int), ("created", Int), ("expires_at", Int)],
+        order_by: "session_hash",
+        generated_id: false,
+    },
+    TableSpec {
+        name: "oauth_signing_keys",
+        columns: &[("kid", Text), ("private_pkcs8", Bytes), ("created", Int), ("retire_at", Int)],
+        order_by: "kid",
+        generated_id: false,
+    },
 ];
 
 pub fn table(name: &str) -> Option<&'static TableSpec> {

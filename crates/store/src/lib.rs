@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gatehouse_domain::identity::NewUser;
-use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, Team, Timestamp, TokenHash, User, UserId};
+use gatehouse_domain::oauth::{
+    AuthorizationCode, BrowserSession, ClientId, ClientStatus, Grant, OAuthClient, RefreshToken, SigningKeyRecord, TokenFamily,
+};
+use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, ScopeSet, Team, Timestamp, TokenHash, User, UserId};
 
 pub mod copy;
 mod group_commit;
 mod postgres;
 mod sql;
+mod sql_oauth;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -45,6 +49,9 @@ pub enum Revoked {
     ApiToken(TokenHash),
     /// Everything a user holds.
     User(UserId),
+    /// OAuth access tokens: a token family, a grant, a client or a single access token (`jti`) was revoked.
+    /// Nodes forget every cached access-token liveness.
+    OAuth(String),
     /// A kind this node does not know (written by a newer node): drop every cache entry to be safe.
     Unknown,
 }
@@ -60,6 +67,7 @@ impl Revoked {
         match self {
             Revoked::ApiToken(hash) => ("api_token", hash.to_hex()),
             Revoked::User(user) => ("user", user.0.to_string()),
+            Revoked::OAuth(subject) => ("oauth", subject.clone()),
             Revoked::Unknown => ("unknown", String::new()),
         }
     }
@@ -68,6 +76,7 @@ impl Revoked {
         match kind {
             "api_token" => TokenHash::from_hex(subject).map_or(Revoked::Unknown, Revoked::ApiToken),
             "user" => subject.parse().map_or(Revoked::Unknown, |id| Revoked::User(UserId(id))),
+            "oauth" => Revoked::OAuth(subject.to_string()),
             _ => Revoked::Unknown,
         }
     }
@@ -92,7 +101,7 @@ pub struct NewOrganization {
 
 /// The one storage interface. Every backend passes the same test suite.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: OAuthStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and `/health`.
     fn backend(&self) -> &'static str;
 
@@ -160,6 +169,82 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a batch of "last used" observations in one transaction. Older observations never
     /// overwrite newer ones.
     async fn record_api_token_use(&self, uses: &[(TokenHash, Timestamp)]) -> StoreResult<()>;
+
+}
+
+/// The OAuth 2.0 / OpenID Connect half of the store, a supertrait of [`Store`] so that every backend has
+/// it. It lives in its own trait (and its SQL in `sql_oauth.rs`) because `async_trait` cannot see methods
+/// that a macro adds inside an impl block.
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    // OAuth clients.
+    async fn insert_oauth_client(&self, client: &OAuthClient) -> StoreResult<()>;
+    async fn oauth_client(&self, id: &ClientId) -> StoreResult<Option<OAuthClient>>;
+    /// Clients, oldest first, optionally only those with a status or an owner.
+    async fn list_oauth_clients(&self, status: Option<ClientStatus>, owner: Option<UserId>) -> StoreResult<Vec<OAuthClient>>;
+    /// Saves status, secret, scopes and the refresh switch.
+    async fn update_oauth_client(&self, client: &OAuthClient) -> StoreResult<bool>;
+    /// Deletes the client with its grants, families, codes and refresh tokens.
+    async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool>;
+
+    // Consent.
+    async fn live_grant(&self, user: UserId, client: &ClientId) -> StoreResult<Option<Grant>>;
+    /// Records consent: updates the live grant (scopes and organization) or creates one.
+    async fn save_grant(
+        &self,
+        user: UserId,
+        client: &ClientId,
+        organization: Option<i64>,
+        scopes: ScopeSet,
+        now: Timestamp,
+    ) -> StoreResult<Grant>;
+    async fn grant_by_id(&self, id: i64) -> StoreResult<Option<Grant>>;
+    /// The user's live grants, oldest first.
+    async fn grants_of_user(&self, user: UserId) -> StoreResult<Vec<Grant>>;
+    /// Revokes the live grant with every family issued under it; returns the revoked family ids, or `None`
+    /// when there was no live grant.
+    async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<String>>>;
+    async fn touch_grant(&self, id: i64, now: Timestamp) -> StoreResult<()>;
+
+    // Token families.
+    async fn insert_family(&self, family: &TokenFamily) -> StoreResult<()>;
+    async fn family(&self, id: &str) -> StoreResult<Option<TokenFamily>>;
+    /// Revokes the family and its refresh tokens. True when it was live.
+    async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<bool>;
+
+    // Authorization codes.
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    async fn code_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<AuthorizationCode>>;
+    /// Marks the code used. Atomic: of two nodes racing, exactly one gets `true`.
+    async fn consume_code(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<bool>;
+
+    // Refresh tokens.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    async fn refresh_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<RefreshToken>>;
+    /// Marks the token used (rotated). Atomic: of two nodes racing, exactly one gets `true`.
+    async fn consume_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<bool>;
+    /// Revokes the still-unused successors of a token (a grace retry replaces them). Returns true when
+    /// some successor had already been used.
+    async fn supersede_refresh_successors(&self, parent: &TokenHash, now: Timestamp) -> StoreResult<bool>;
+
+    // Access tokens.
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
+    /// Whether an access token may still be used: its family is live and it was not revoked by itself.
+    async fn access_token_live(&self, family: &str, jti: &str) -> StoreResult<bool>;
+
+    // Browser sessions at the authorization endpoint.
+    async fn insert_session(&self, session: &BrowserSession) -> StoreResult<()>;
+    async fn session(&self, hash: &TokenHash) -> StoreResult<Option<BrowserSession>>;
+    async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
+
+    // Signing keys.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Stops every other unretired key from signing; each stays trusted until `retire_at`.
+    async fn retire_signing_keys_except(&self, kid: &str, retire_at: Timestamp) -> StoreResult<u64>;
+
+    /// Deletes expired codes, sessions and revocation records, and keys past retirement.
+    async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;

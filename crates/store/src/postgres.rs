@@ -67,3 +67,4 @@ crate::sql::sql_store_impl!(
         "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
     )
 );
+crate::sql_oauth::sql_oauth_impl!(PostgresStore, sqlx::Postgres, notify: Some("SELECT pg_notify('gatehouse_revocations', '')"));

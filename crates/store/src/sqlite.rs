@@ -48,3 +48,4 @@ impl SqliteStore {
 
 // AUTOINCREMENT keeps its high-water mark in sqlite_sequence, which explicit ids already advance.
 crate::sql::sql_store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", notify: None, reset_sequence: None);
+crate::sql_oauth::sql_oauth_impl!(SqliteStore, sqlx::Sqlite, notify: None);

@@ -52,7 +52,7 @@ impl TestServer {
         let clock = MockClock::new(START);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let config = ServerConfig { zone: zone.to_string(), issuer: base.clone() };
+        let config = ServerConfig::new(zone, base.clone());
         let state = server::state(store.clone(), Arc::new(clock.clone()), config);
         // A long flush interval: tests flush by hand, to observe that uses are batched.
         let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };

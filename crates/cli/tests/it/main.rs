@@ -8,6 +8,7 @@ mod api_tokens;
 mod authentication;
 mod cli;
 mod nodes;
+mod oauth;
 mod organizations_and_teams;
 mod scopes;
 mod store_conformance;

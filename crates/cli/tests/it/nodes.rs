@@ -94,9 +94,19 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     let (ok, user_token, _) = cli(&source, &[&["token", "create", "--user", "admin@gatehouse.local", "--label", "moved", "--scope", "organizations:read"][..], &zone].concat(), "");
     assert!(ok);
 
+    let (ok, client, stderr) = cli(
+        &source,
+        &["client", "create", "--owner", "admin@gatehouse.local", "--name", "Moved app", "--type", "public", "--redirect-uri", "http://127.0.0.1/cb", "--scope", "user:read"],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    let client_id = client.lines().next().unwrap().to_string();
+
     let (ok, out, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--json"], "");
     assert!(ok, "{stderr}");
     let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tables"]["oauth_clients"], 1);
+    assert_eq!(report["tables"]["oauth_signing_keys"], 1, "the signing key moves, so issued tokens keep verifying");
     assert_eq!(report["tables"]["users"], 1);
     assert_eq!(report["tables"]["api_tokens"], 2);
     assert_eq!(report["tables"]["organizations"], 2);
@@ -116,4 +126,6 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     let (ok, new_org, stderr) = cli(&target, &["org", "create", "--name", "After", "--owner", "admin@gatehouse.local"], "");
     assert!(ok, "{stderr}");
     assert!(new_org.parse::<i64>().unwrap() > org.parse::<i64>().unwrap());
+    let (ok, clients, _) = cli(&target, &["client", "list"], "");
+    assert!(ok && clients.contains(&client_id), "{clients}");
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod enums;
 pub mod health;
+pub mod oauth_clients;
 pub mod organizations;
 pub mod teams;
 pub mod tokens;

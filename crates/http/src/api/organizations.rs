@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::views;
-use crate::auth::Caller;
+use crate::auth::{Caller, OrganizationLimit};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MakeJson, MakeQuery, page_echo, path_id};
 use crate::state::AppState;
@@ -17,7 +17,11 @@ use crate::state::AppState;
 pub async fn list(State(state): State<AppState>, caller: Caller, query: MakeQuery) -> ApiResult<Json<Value>> {
     let page = query.page()?;
     let orgs = state.store.organizations_of_user(caller.user_id, page).await?;
-    let listed: Vec<Value> = orgs.iter().map(|org| query.select(views::organization(org))).collect();
+    let listed: Vec<Value> = orgs
+        .iter()
+        .filter(|org| caller.reaches_organization(org.id))
+        .map(|org| query.select(views::organization(org)))
+        .collect();
     Ok(Json(json!({ "organizations": listed, "pg": page_echo(page) })))
 }
 
@@ -25,6 +29,10 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: MakeQuer
 /// request that reaches an organization's resources passes here, so this is where its rate limit counts.
 pub(crate) async fn membership(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Organization, OrgRole)> {
     let not_found = || ApiError::not_found("The organization does not exist.");
+    // An OAuth grant reaches only the organization chosen at consent; others look nonexistent.
+    if !caller.reaches_organization(id) {
+        return Err(not_found());
+    }
     let role = state.store.organization_role(id, caller.user_id).await?.ok_or_else(not_found)?;
     let org = state.store.organization(id).await?.ok_or_else(not_found)?;
     count_request(state, &org)?;
@@ -74,6 +82,9 @@ fn check_api_limit(limit: i64) -> ApiResult<i64> {
 pub async fn create(State(state): State<AppState>, caller: Caller, MakeJson(body): MakeJson<CreateBody>) -> ApiResult<Json<Value>> {
     if !caller.is_admin {
         return Err(ApiError::forbidden("Only platform administrators can create organizations."));
+    }
+    if caller.organizations != OrganizationLimit::Any {
+        return Err(ApiError::forbidden("This OAuth grant is limited to one organization and cannot create others."));
     }
     let api_limit = match body.license.and_then(|license| license.api_limit) {
         Some(limit) => check_api_limit(limit)?,

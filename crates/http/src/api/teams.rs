@@ -26,6 +26,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: MakeQuer
 async fn visible_team(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(Team, gatehouse_domain::OrgRole)> {
     let not_found = || ApiError::not_found("The team does not exist.");
     let team = state.store.team(path_id(id, "team")?).await?.ok_or_else(not_found)?;
+    if !caller.reaches_organization(team.organization_id) {
+        return Err(not_found());
+    }
     let role = state.store.organization_role(team.organization_id, caller.user_id).await?.ok_or_else(not_found)?;
     let org = state.store.organization(team.organization_id).await?.ok_or_else(not_found)?;
     crate::api::organizations::count_request(state, &org)?;

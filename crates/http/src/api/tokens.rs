@@ -38,6 +38,11 @@ pub async fn create(
     caller: Caller,
     MakeJson(body): MakeJson<CreateTokenBody>,
 ) -> ApiResult<Json<Value>> {
+    if caller.is_oauth() {
+        // An API token would outlive the grant and escape its organization limit: an app that was given
+        // user:write must not be able to mint one.
+        return Err(ApiError::forbidden("OAuth access tokens cannot create API tokens."));
+    }
     let now = state.clock.now();
     let expires_at = match body.expires.as_deref() {
         None => None,

@@ -1,0 +1,108 @@
+//! RFC 6749 §5.2 error responses for the token, revocation and introspection endpoints, and RFC 6750 §3
+//! errors for userinfo. Internal errors are logged here and never described in a body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_domain::oauth::jose::JoseError;
+use gatehouse_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    /// RFC 6749 §5.2: a failed `client_secret_basic` answers 401 with a `WWW-Authenticate: Basic` challenge.
+    pub basic_challenge: bool,
+    /// RFC 6750 §3: userinfo answers with a `Bearer` challenge.
+    pub bearer_challenge: bool,
+}
+
+impl OAuthError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self { status, error, description: description.into(), basic_challenge: false, bearer_challenge: false }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub fn invalid_client(description: impl Into<String>, basic: bool) -> Self {
+        let mut this = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
+        this.basic_challenge = basic;
+        this
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    pub fn unauthorized_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
+    }
+
+    pub fn unsupported_grant_type(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", description)
+    }
+
+    /// RFC 6750 §3.1.
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        let mut this = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
+        this.bearer_challenge = true;
+        this
+    }
+
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        let mut this = Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description);
+        this.bearer_challenge = true;
+        this
+    }
+
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error at the OAuth endpoints");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server failed to handle the request.")
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        Self::internal(&error)
+    }
+}
+
+impl From<JoseError> for OAuthError {
+    fn from(error: JoseError) -> Self {
+        Self::internal(&error)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.error, "error_description": self.description });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        no_store(headers);
+        if self.basic_challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
+        }
+        if self.bearer_challenge {
+            let value = format!("Bearer realm=\"gatehouse\", error=\"{}\"", self.error);
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+/// RFC 6749 §5.1: responses carrying tokens or credentials must not be cached.
+pub fn no_store(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+pub type OAuthResult<T> = Result<T, OAuthError>;

@@ -1,0 +1,236 @@
+//! What the OAuth endpoints and the API's bearer check share: settings, the signing keys, the cache of
+//! access-token liveness, the login throttle and the password-hashing semaphore.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gatehouse_domain::oauth::jose::{
+    ACCESS_TOKEN_TYP, AccessTokenClaims, Expiring, JoseError, KeyRing, generate_signing_key,
+};
+use gatehouse_domain::oauth::{ClientId, OAuthSettings};
+use gatehouse_domain::{Clock, Timestamp, UserId};
+use gatehouse_store::{DynStore, StoreError};
+use moka::sync::Cache;
+use serde::de::DeserializeOwned;
+
+/// How long a loaded key ring is used before the store is asked again, so that a key rotated by the CLI
+/// or another node is picked up. An unknown `kid` forces a reload at once.
+const KEY_RELOAD: Duration = Duration::from_secs(60);
+/// How long a "this access token is live" answer is trusted. Revocations on this node clear it at once;
+/// this bounds staleness for revocations made on another node.
+const LIVENESS_TTL: Duration = Duration::from_secs(5);
+
+/// Why an access token was refused, or that the check itself failed.
+#[derive(Debug)]
+pub enum TokenCheck {
+    Invalid(&'static str),
+    Internal(String),
+}
+
+impl From<StoreError> for TokenCheck {
+    fn from(error: StoreError) -> Self {
+        TokenCheck::Internal(error.to_string())
+    }
+}
+
+impl From<JoseError> for TokenCheck {
+    fn from(error: JoseError) -> Self {
+        match error {
+            JoseError::Invalid(reason) => TokenCheck::Invalid(reason),
+            other => TokenCheck::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The user an access token acts for, cached with its liveness.
+#[derive(Debug, Clone, Copy)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub is_admin: bool,
+}
+
+pub struct OAuthRuntime {
+    pub settings: OAuthSettings,
+    pub issuer: String,
+    /// The `aud` of our access tokens: this zone's API.
+    pub audience: String,
+    store: DynStore,
+    clock: Arc<dyn Clock>,
+    keys: tokio::sync::RwLock<Option<(Arc<KeyRing>, Instant)>>,
+    live: Cache<String, Option<Principal>>,
+    pub throttle: LoginThrottle,
+    /// argon2id holds 19 MiB per hash: at most two at once.
+    pub hashing: tokio::sync::Semaphore,
+}
+
+impl OAuthRuntime {
+    pub fn new(store: DynStore, clock: Arc<dyn Clock>, issuer: String, zone: &str, settings: OAuthSettings) -> Self {
+        Self {
+            settings,
+            issuer,
+            audience: zone.to_string(),
+            store,
+            clock,
+            keys: tokio::sync::RwLock::new(None),
+            live: Cache::builder().max_capacity(1_000_000).time_to_live(LIVENESS_TTL).build(),
+            throttle: LoginThrottle::default(),
+            hashing: tokio::sync::Semaphore::new(2),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The current key ring, loading it (and generating the first key on first start) when needed.
+    pub async fn ring(&self) -> Result<Arc<KeyRing>, TokenCheck> {
+        if let Some((ring, loaded)) = self.keys.read().await.as_ref()
+            && loaded.elapsed() < KEY_RELOAD
+        {
+            return Ok(ring.clone());
+        }
+        self.reload_keys().await
+    }
+
+    pub async fn reload_keys(&self) -> Result<Arc<KeyRing>, TokenCheck> {
+        let mut slot = self.keys.write().await;
+        let now = self.clock.now();
+        let mut records = self.store.signing_keys().await?;
+        if !records.iter().any(|key| key.retire_at.is_none()) {
+            // First start (or every key retired): make one. Two nodes doing this at once each add a key;
+            // both are published and both verify, so the race is harmless.
+            let key = generate_signing_key(now)?;
+            self.store.insert_signing_key(&key).await?;
+            tracing::info!(kid = %key.kid, "generated a new signing key");
+            records = self.store.signing_keys().await?;
+        }
+        let ring = Arc::new(KeyRing::load(&records, now)?);
+        *slot = Some((ring.clone(), Instant::now()));
+        Ok(ring)
+    }
+
+    /// Verifies a JWT of the given `typ`, reloading the keys once if its `kid` is unknown here.
+    pub async fn verify_jwt<T: DeserializeOwned + Expiring>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: Option<&str>,
+    ) -> Result<T, TokenCheck> {
+        let now = self.clock.now();
+        let ring = self.ring().await?;
+        match ring.verify::<T>(token, typ, &self.issuer, audience, now) {
+            Err(JoseError::Invalid("unknown kid")) => {
+                let ring = self.reload_keys().await?;
+                Ok(ring.verify::<T>(token, typ, &self.issuer, audience, now)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// An RFC 9068 access token for our API: signature, `typ`, `iss`, `aud`, `exp`, and that neither its
+    /// family nor the token itself has been revoked.
+    pub async fn verify_access_token(&self, token: &str) -> Result<(AccessTokenClaims, Principal), TokenCheck> {
+        let claims: AccessTokenClaims = self.verify_jwt(token, ACCESS_TOKEN_TYP, Some(&self.audience.clone())).await?;
+        let principal = match self.live.get(&claims.jti) {
+            Some(cached) => cached,
+            None => {
+                let principal = self.principal_of(&claims).await?;
+                self.live.insert(claims.jti.clone(), principal);
+                principal
+            }
+        };
+        principal.map(|principal| (claims, principal)).ok_or(TokenCheck::Invalid("revoked"))
+    }
+
+    async fn principal_of(&self, claims: &AccessTokenClaims) -> Result<Option<Principal>, TokenCheck> {
+        if !self.store.access_token_live(&claims.fam, &claims.jti).await? {
+            return Ok(None);
+        }
+        let user_id = if claims.sub == claims.client_id {
+            // Client credentials: the client acts as itself, with its owner's account.
+            let Some(client_id) = ClientId::parse(&claims.client_id) else { return Ok(None) };
+            match self.store.oauth_client(&client_id).await? {
+                Some(client) if client.is_approved() => client.owner,
+                _ => return Ok(None),
+            }
+        } else {
+            match claims.sub.parse::<i64>() {
+                Ok(id) => UserId(id),
+                Err(_) => return Ok(None),
+            }
+        };
+        let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(None) };
+        Ok(Some(Principal { user_id: user.id, is_admin: user.is_admin }))
+    }
+
+    /// Called after any revocation on this node, so that revoked access tokens fail on the next request.
+    pub fn forget_liveness(&self) {
+        self.live.invalidate_all();
+    }
+}
+
+/// Rotates the signing key: a new key signs from now on; the others stop signing and stay published until
+/// every token they signed has expired.
+pub async fn rotate_keys(store: &DynStore, now: Timestamp, settings: &OAuthSettings) -> Result<String, TokenCheck> {
+    let key = generate_signing_key(now)?;
+    store.insert_signing_key(&key).await?;
+    store.retire_signing_keys_except(&key.kid, now.plus_secs(settings.key_retirement_secs())).await?;
+    Ok(key.kid)
+}
+
+/// Failed logins per account and per client address, in a sliding window. In memory: each node throttles
+/// what it sees, which bounds guessing per node; the argon2 cost bounds it further.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<std::collections::HashMap<String, VecDeque<Timestamp>>>,
+}
+
+pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+
+impl LoginThrottle {
+    fn prune(entries: &mut VecDeque<Timestamp>, now: Timestamp) {
+        while entries.front().is_some_and(|at| at.plus_secs(THROTTLE_WINDOW_SECS) <= now) {
+            entries.pop_front();
+        }
+    }
+
+    /// Seconds until a login may be tried again, when any key is over its limit.
+    pub fn retry_after(&self, keys: &[(String, usize)], now: Timestamp) -> Option<i64> {
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut wait = None;
+        for (key, limit) in keys {
+            if let Some(entries) = failures.get_mut(key) {
+                Self::prune(entries, now);
+                if entries.len() >= *limit
+                    && let Some(oldest) = entries.front()
+                {
+                    let secs = (oldest.plus_secs(THROTTLE_WINDOW_SECS).as_millis() - now.as_millis() + 999) / 1000;
+                    wait = Some(wait.map_or(secs, |w: i64| w.max(secs)));
+                }
+            }
+        }
+        wait
+    }
+
+    pub fn record_failure(&self, keys: &[(String, usize)], now: Timestamp) {
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failures.len() > 100_000 {
+            failures.retain(|_, entries| {
+                Self::prune(entries, now);
+                !entries.is_empty()
+            });
+        }
+        for (key, _) in keys {
+            let entries = failures.entry(key.clone()).or_default();
+            Self::prune(entries, now);
+            entries.push_back(now);
+        }
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
+    }
+}
