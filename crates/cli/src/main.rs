@@ -22,6 +22,12 @@ use gatehouse_domain::ScopeSet;
 use gatehouse_store::{DynStore, NewOrganization};
 use serde_json::json;
 
+/// mimalloc instead of the system allocator: under load glibc's malloc showed as a quarter of the
+/// instructions of a cached token check (per-thread arenas, consolidation of freed chunks), mimalloc's
+/// thread-local free lists make the few allocations left on that path cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about = "Make-compatible API tokens, scopes and OAuth 2.0 / OpenID Connect")]
 struct Cli {

@@ -1,18 +1,21 @@
 //! Credentials: parsing `Authorization`, verifying API tokens through a bounded in-memory cache, and the
 //! [`Caller`] that handlers receive.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
 use gatehouse_domain::api_token::TokenFormatError;
 use gatehouse_domain::{ApiToken, ApiTokenSecret, Clock, ScopeSet, Timestamp, TokenHash, UserId};
 use gatehouse_store::DynStore;
 use moka::sync::Cache;
 
+use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
 use crate::oauth::runtime::{OAuthRuntime, TokenCheck};
-use crate::usage::UsageRecorder;
+use crate::usage::{UsageCell, UsageRecorder};
 
 /// How the caller authenticated, as `current-authorization` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +27,12 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    const API_TOKEN_USED: &'static str = "token";
+
     /// Make's `authUsed` value.
     pub fn auth_used(&self) -> &'static str {
         match self {
-            AuthMethod::ApiToken { .. } => "token",
+            AuthMethod::ApiToken { .. } => Self::API_TOKEN_USED,
             AuthMethod::OAuth { .. } => "oauth",
         }
     }
@@ -40,6 +45,9 @@ pub struct Caller {
     pub scopes: ScopeSet,
     pub is_admin: bool,
     pub method: AuthMethod,
+    /// The `current-authorization` body, rendered once per scope set and shared (see `RenderedBodies`);
+    /// `None` when the credential did not come from the cache of verified tokens.
+    pub authorization_body: Option<Bytes>,
     /// Which organizations the credential reaches. An OAuth grant reaches only the organization the user
     /// chose at consent.
     pub organizations: OrganizationLimit,
@@ -75,9 +83,14 @@ struct VerifiedToken {
     user_id: UserId,
     created: Timestamp,
     scopes: ScopeSet,
-    zone: String,
+    /// Whether the token was issued for the zone this node serves. Decided once, at verification, so an
+    /// entry holds no string of its own: the cache may hold up to `VERIFIED_CAPACITY` of them.
+    in_this_zone: bool,
     expires_at: Option<Timestamp>,
     is_admin: bool,
+    /// Where requests note their use, without a lock (see `usage`).
+    usage: Arc<UsageCell>,
+    authorization_body: Option<Bytes>,
 }
 
 /// A credential as presented, before verification.
@@ -91,8 +104,32 @@ pub struct Authenticator {
     clock: Arc<dyn Clock>,
     zone: String,
     verified: Cache<TokenHash, Arc<VerifiedToken>>,
+    rendered: RenderedBodies,
     pub usage: UsageRecorder,
     oauth: Arc<OAuthRuntime>,
+}
+
+/// `current-authorization` bodies, one per distinct scope set, shared by every cached token with that set,
+/// so that the hot path sends shared bytes and a cache entry holds no body of its own. Only cache misses
+/// touch the lock. Bounded: past `MAX_RENDERED` distinct sets, bodies are rendered per request instead.
+#[derive(Default)]
+struct RenderedBodies(Mutex<HashMap<ScopeSet, Bytes>>);
+
+const MAX_RENDERED: usize = 4096;
+
+impl RenderedBodies {
+    fn for_scopes(&self, auth_used: &'static str, scopes: ScopeSet) -> Option<Bytes> {
+        let mut rendered = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(body) = rendered.get(&scopes) {
+            return Some(body.clone());
+        }
+        if rendered.len() >= MAX_RENDERED {
+            return None;
+        }
+        let body = current_authorization_body(auth_used, scopes);
+        rendered.insert(scopes, body.clone());
+        Some(body)
+    }
 }
 
 /// How long a verified token is trusted without asking the store again. Deletions on this node
@@ -106,6 +143,7 @@ impl Authenticator {
             store,
             clock,
             zone,
+            rendered: RenderedBodies::default(),
             oauth,
             verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
             usage: UsageRecorder::default(),
@@ -153,13 +191,14 @@ impl Authenticator {
                     return Err(invalid_token());
                 };
                 let user = self.store.user_by_id(token.user_id).await?.ok_or_else(invalid_token)?;
-                let verified = Arc::new(VerifiedToken::from_token(&token, user.is_admin));
+                let body = self.rendered.for_scopes(AuthMethod::API_TOKEN_USED, token.scopes);
+                let verified = Arc::new(VerifiedToken::from_token(&token, user.is_admin, &self.zone, body));
                 self.verified.insert(hash, verified.clone());
                 verified
             }
         };
         let now = self.clock.now();
-        if verified.zone != self.zone {
+        if !verified.in_this_zone {
             return Err(ApiError::unauthorized(
                 "The API token was issued for another zone. Generate a token in this zone.",
                 Some("invalid_token"),
@@ -168,12 +207,13 @@ impl Authenticator {
         if verified.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(ApiError::unauthorized("The API token has expired.", Some("invalid_token")));
         }
-        self.usage.note(hash, now);
+        self.usage.note(&hash, &verified.usage, now);
         Ok(Caller {
             user_id: verified.user_id,
             scopes: verified.scopes,
             is_admin: verified.is_admin,
             method: AuthMethod::ApiToken { created: verified.created },
+            authorization_body: verified.authorization_body.clone(),
             organizations: OrganizationLimit::Any,
         })
     }
@@ -197,6 +237,7 @@ impl Authenticator {
                     is_admin: principal.is_admin,
                     method: AuthMethod::OAuth { client_id: claims.client_id, jti: claims.jti },
                     organizations,
+                    authorization_body: None,
                 })
             }
             Err(TokenCheck::Invalid(reason)) => {
@@ -209,14 +250,16 @@ impl Authenticator {
 }
 
 impl VerifiedToken {
-    fn from_token(token: &ApiToken, is_admin: bool) -> Self {
+    fn from_token(token: &ApiToken, is_admin: bool, zone: &str, authorization_body: Option<Bytes>) -> Self {
         Self {
             user_id: token.user_id,
             created: token.created,
             scopes: token.scopes,
-            zone: token.zone.clone(),
+            in_this_zone: token.zone == zone,
             expires_at: token.expires_at,
             is_admin,
+            usage: Arc::default(),
+            authorization_body,
         }
     }
 }
@@ -269,5 +312,34 @@ fn parse_authorization(headers: &HeaderMap) -> Result<Presented<'_>, ApiError> {
         Ok(Presented::Bearer(credential))
     } else {
         Err(malformed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_with_the_same_scopes_share_one_rendered_body() {
+        let rendered = RenderedBodies::default();
+        let first = rendered.for_scopes("token", ScopeSet::all_api_scopes()).expect("kept");
+        let second = rendered.for_scopes("token", ScopeSet::all_api_scopes()).expect("kept");
+        assert_eq!(first.as_ptr(), second.as_ptr(), "one allocation for every token with these scopes");
+    }
+
+    #[test]
+    fn rendered_bodies_are_bounded() {
+        let rendered = RenderedBodies::default();
+        let first_twelve: Vec<_> = ScopeSet::catalog().take(12).collect();
+        for bits in 0..MAX_RENDERED {
+            let mut scopes = ScopeSet::EMPTY;
+            for (index, scope) in first_twelve.iter().enumerate() {
+                if bits & (1 << index) != 0 {
+                    scopes.insert(*scope);
+                }
+            }
+            assert!(rendered.for_scopes("token", scopes).is_some());
+        }
+        assert!(rendered.for_scopes("token", ScopeSet::all_api_scopes()).is_none(), "past the bound: rendered per request");
     }
 }

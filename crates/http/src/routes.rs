@@ -1,5 +1,7 @@
 //! Every `/api/v2` route, with what it requires, in one table a reader can audit at a glance.
 
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
@@ -8,10 +10,10 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum::Router;
 use gatehouse_domain::{Access, Scope};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::api::{admin, enums, health, oauth_clients, organizations, teams, tokens, users};
+use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::state::{AppState, MAX_BODY_BYTES};
 
@@ -84,7 +86,8 @@ pub fn router(state: AppState) -> Router {
     for route in API_ROUTES {
         let needs = route.needs;
         let method_router = (route.handler)()
-            .route_layer(middleware::from_fn_with_state((state.clone(), needs), require));
+            // Only the authenticator, not the whole state: this is cloned for every request.
+            .route_layer(middleware::from_fn_with_state((state.auth.clone(), needs), require));
         api = api.route(&format!("{API_PREFIX}{}", route.path), method_router);
     }
     Router::new()
@@ -94,26 +97,60 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // A request that takes longer than this (a slow body, a stuck store) is cut off, never left hanging.
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(middleware::from_fn(make_error_bodies))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(reject_oversized_bodies))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"handler panicked").into_response()))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(middleware::from_fn(edge))
         .with_state(state.clone())
         .merge(crate::oauth::router(state))
 }
 
+/// What every response goes through, in one layer rather than seven: each tower layer costs a future and
+/// often an allocation per request, and this is the hot path of every credential check.
+/// - A declared body larger than the limit is refused before anything reads it.
+/// - Errors produced below the handlers (axum's own rejections, timeouts) come without Make's body: give
+///   them one. Only under `/api/`: other surfaces (OAuth's RFC 6749 errors, HTML pages) own their formats.
+/// - The security headers: nothing here is meant to be sniffed, framed, cached or to leak a referrer.
+async fn edge(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let mut response = if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        ApiError::payload_too_large(MAX_BODY_BYTES).into_response()
+    } else {
+        next.run(request).await
+    };
+    let status = response.status();
+    if is_api && (status.is_client_error() || status.is_server_error()) {
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+        if !is_json {
+            response = ApiError::for_status(status).into_response();
+        }
+    }
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
 /// The requirement layer: authenticates the caller and checks the route's requirement before the
 /// handler runs, so handlers never test scopes themselves.
-async fn require(State((state, needs)): State<(AppState, Needs)>, mut request: Request, next: Next) -> Response {
-    let caller = match state.auth.authenticate(request.headers()).await {
+async fn require(
+    State((auth, needs)): State<(Arc<Authenticator>, Needs)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let caller = match auth.authenticate(request.headers()).await {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
@@ -157,38 +194,6 @@ async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
     };
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
-    }
-    response
-}
-
-/// Refuses a declared body larger than the limit before anything reads it.
-async fn reject_oversized_bodies(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return ApiError::payload_too_large(MAX_BODY_BYTES).into_response();
-    }
-    next.run(request).await
-}
-
-/// Errors produced below the handlers (axum's own rejections, timeouts) come without Make's body: give them
-/// one. Only under `/api/`: other surfaces (OAuth's RFC 6749 errors, HTML pages) own their error formats.
-async fn make_error_bodies(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    if !is_api {
-        return response;
-    }
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
-        return ApiError::for_status(status).into_response();
     }
     response
 }

@@ -13,6 +13,7 @@ use gatehouse_domain::oauth::{
 use gatehouse_domain::{ApiToken, Email, OrgRole, Organization, Page, ScopeSet, Team, Timestamp, TokenHash, User, UserId};
 
 pub mod copy;
+mod group_commit;
 mod postgres;
 mod sql;
 mod sql_oauth;
@@ -34,6 +35,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A part of the store that runs on its own (the token committer) has stopped.
+    #[error("store unavailable: {0}")]
+    Unavailable(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -150,7 +154,8 @@ pub trait Store: OAuthStore + Send + Sync + 'static {
     async fn add_team_member(&self, team: i64, user: UserId) -> StoreResult<()>;
 
     /// Stores a token. If `created` is taken for this user, the next free millisecond is used, so that
-    /// `created` stays unique per user; the stored token (with its final `created`) is returned.
+    /// `created` stays unique per user; the stored token (with its final `created`) is returned, once it
+    /// is committed. Concurrent calls are group-committed: they share one transaction.
     async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<ApiToken>;
     async fn api_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>>;
     /// The user's tokens, oldest first.

@@ -3,11 +3,16 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
+use gatehouse_domain::ApiToken;
+
 use crate::StoreResult;
+use crate::group_commit::{Committer, TOKEN_BATCH};
 
 /// PostgreSQL (and compatible databases), for several nodes behind one load balancer.
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Token creation goes through one group committer (see `group_commit`).
+    pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
 }
 
 impl PostgresStore {
@@ -20,8 +25,16 @@ impl PostgresStore {
         // sqlx takes a PostgreSQL advisory lock around the migrations, so nodes that start at once
         // apply them exactly once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        let tokens = token_committer(pool.clone());
+        Ok(Self { pool, tokens })
     }
+}
+
+fn token_committer(pool: PgPool) -> Committer<ApiToken, StoreResult<ApiToken>> {
+    Committer::spawn(TOKEN_BATCH, move |batch| {
+        let pool = pool.clone();
+        async move { PostgresStore::insert_api_token_batch(&pool, batch).await }
+    })
 }
 
 pub(crate) const REVOCATION_CHANNEL: &str = "gatehouse_revocations";

@@ -130,6 +130,102 @@ macro_rules! sql_store_impl {
                 })
             }
 
+            const INSERT_TOKEN: &str = "INSERT INTO api_tokens (user_id, created, token_hash, prefix, label, scopes, zone, expires_at, last_used)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+                 ON CONFLICT (user_id, created) DO NOTHING";
+
+            /// How many later milliseconds a token may move to when its `created` is taken. Bounded, in
+            /// case of a pathological burst for one user.
+            const CREATED_PROBES: usize = 1000;
+
+            impl $store {
+                /// The group committer's work: a batch of new tokens in one transaction, one outcome per
+                /// token, in order. If the transaction fails as a whole (a hash collision aborts it on
+                /// PostgreSQL, or the database errs), every token is retried alone, so one bad row never
+                /// fails its neighbours and each caller gets its own error.
+                pub(crate) async fn insert_api_token_batch(
+                    pool: &sqlx::Pool<Db>,
+                    tokens: Vec<ApiToken>,
+                ) -> Vec<StoreResult<ApiToken>> {
+                    if tokens.len() > 1 {
+                        if let Ok(outcomes) = Self::insert_api_tokens_in_one_transaction(pool, &tokens).await {
+                            return outcomes;
+                        }
+                    }
+                    let mut outcomes = Vec::with_capacity(tokens.len());
+                    for token in tokens {
+                        let outcome = match Self::insert_api_tokens_in_one_transaction(pool, std::slice::from_ref(&token)).await {
+                            Ok(mut single) => single.pop().unwrap_or(Err(StoreError::Corrupt("empty batch outcome".into()))),
+                            Err(error) => Err(error),
+                        };
+                        outcomes.push(outcome);
+                    }
+                    outcomes
+                }
+
+                /// Inserts `tokens` in one transaction. `created` stays unique per user: a token whose
+                /// millisecond is taken (by a stored token, or by an earlier one in this batch) moves to the
+                /// next free one.
+                async fn insert_api_tokens_in_one_transaction(
+                    pool: &sqlx::Pool<Db>,
+                    tokens: &[ApiToken],
+                ) -> StoreResult<Vec<StoreResult<ApiToken>>> {
+                    let mut tx = pool.begin().await?;
+                    let mut outcomes = Vec::with_capacity(tokens.len());
+                    // The last `created` given to each user in this batch: same-millisecond requests of one
+                    // user are spread in memory instead of by failed inserts.
+                    let mut last_in_batch: Vec<(UserId, Timestamp)> = Vec::new();
+                    for token in tokens {
+                        let mut stored = token.clone();
+                        if let Some((_, last)) = last_in_batch.iter().find(|(user, _)| *user == stored.user_id) {
+                            if stored.created <= *last {
+                                stored.created = last.plus_millis(1);
+                            }
+                        }
+                        let mut placed = false;
+                        for _ in 0..CREATED_PROBES {
+                            let result = sqlx::query(INSERT_TOKEN)
+                                .bind(stored.user_id.0)
+                                .bind(stored.created.as_millis())
+                                .bind(stored.hash.as_bytes().as_slice())
+                                .bind(&stored.prefix)
+                                .bind(stored.label.as_str())
+                                .bind(stored.scopes.to_space_delimited())
+                                .bind(&stored.zone)
+                                .bind(stored.expires_at.map(Timestamp::as_millis))
+                                .execute(&mut *tx)
+                                .await;
+                            match result {
+                                Ok(done) if done.rows_affected() == 1 => {
+                                    placed = true;
+                                    break;
+                                }
+                                Ok(_) => stored.created = stored.created.plus_millis(1),
+                                // Not (user_id, created), which is handled above: the hash is taken.
+                                Err(error) if is_unique_violation(&error) => {
+                                    if tokens.len() > 1 {
+                                        return Err(error.into());
+                                    }
+                                    return Ok(vec![Err(StoreError::Conflict("an API token with this hash already exists"))]);
+                                }
+                                Err(error) => return Err(error.into()),
+                            }
+                        }
+                        if placed {
+                            match last_in_batch.iter_mut().find(|(user, _)| *user == stored.user_id) {
+                                Some((_, last)) => *last = stored.created,
+                                None => last_in_batch.push((stored.user_id, stored.created)),
+                            }
+                            outcomes.push(Ok(stored));
+                        } else {
+                            outcomes.push(Err(StoreError::Conflict("no free creation timestamp for this user")));
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(outcomes)
+                }
+            }
+
             #[async_trait]
             impl Store for $store {
                 fn backend(&self) -> &'static str {
@@ -363,41 +459,11 @@ macro_rules! sql_store_impl {
                 }
 
                 async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<ApiToken> {
-                    let sql = format!(
-                        "INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)"
-                    );
-                    let mut stored = token.clone();
-                    // Two tokens created in the same millisecond by one user: move the later one on by a
-                    // millisecond, so `created` stays a unique key. Bounded, in case of a pathological burst.
-                    for _ in 0..1000 {
-                        let result = sqlx::query(&sql)
-                            .bind(stored.user_id.0)
-                            .bind(stored.created.as_millis())
-                            .bind(stored.hash.as_bytes().as_slice())
-                            .bind(&stored.prefix)
-                            .bind(stored.label.as_str())
-                            .bind(stored.scopes.to_space_delimited())
-                            .bind(&stored.zone)
-                            .bind(stored.expires_at.map(Timestamp::as_millis))
-                            .execute(&self.pool)
-                            .await;
-                        match result {
-                            Ok(_) => return Ok(stored),
-                            Err(error) if is_unique_violation(&error) => {
-                                let taken = sqlx::query("SELECT 1 FROM api_tokens WHERE user_id = $1 AND created = $2")
-                                    .bind(stored.user_id.0)
-                                    .bind(stored.created.as_millis())
-                                    .fetch_optional(&self.pool)
-                                    .await?;
-                                if taken.is_none() {
-                                    return Err(StoreError::Conflict("an API token with this hash already exists"));
-                                }
-                                stored.created = stored.created.plus_millis(1);
-                            }
-                            Err(error) => return Err(error.into()),
-                        }
-                    }
-                    Err(StoreError::Conflict("no free creation timestamp for this user"))
+                    // Through the group committer: the row is committed before this returns.
+                    self.tokens
+                        .submit(token.clone())
+                        .await
+                        .unwrap_or(Err(StoreError::Unavailable("the API token committer has stopped")))
                 }
 
                 async fn api_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ApiToken>> {

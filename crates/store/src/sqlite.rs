@@ -4,12 +4,17 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use gatehouse_domain::ApiToken;
+
 use crate::StoreResult;
+use crate::group_commit::{Committer, TOKEN_BATCH};
 
 /// The embedded default. WAL with `synchronous = FULL`: a commit is on disk before it is acknowledged, so
 /// an acknowledged write survives `kill -9` and power loss.
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// Token creation goes through one group committer (see `group_commit`).
+    pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
 }
 
 impl SqliteStore {
@@ -22,8 +27,16 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let tokens = token_committer(pool.clone());
+        Ok(Self { pool, tokens })
     }
+}
+
+fn token_committer(pool: SqlitePool) -> Committer<ApiToken, StoreResult<ApiToken>> {
+    Committer::spawn(TOKEN_BATCH, move |batch| {
+        let pool = pool.clone();
+        async move { SqliteStore::insert_api_token_batch(&pool, batch).await }
+    })
 }
 
 impl SqliteStore {

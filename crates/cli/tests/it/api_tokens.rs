@@ -87,6 +87,47 @@ async fn created_is_unique_per_user_even_within_one_millisecond() {
     assert_eq!(keys, expected);
 }
 
+/// Token creation is group-committed: concurrent requests share a transaction. Within one batch the rule
+/// still holds — every token of a user gets its own `created` — and each answer comes after its row is
+/// committed, so every token answered is already stored and already authenticates.
+#[tokio::test]
+async fn concurrent_creations_share_commits_but_keep_created_unique_per_user() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let bob = server.user("bob@example.com", false).await;
+    let ada_token = server.token(&ada, &["user:read", "user:write"]).await;
+    let bob_token = server.token(&bob, &["user:read", "user:write"]).await;
+    // The clock stands still: every request asks for the same millisecond.
+    let requests = (0..24).map(|i| {
+        let token = if i % 2 == 0 { &ada_token } else { &bob_token };
+        let label = if i % 2 == 0 { "ada" } else { "bob" };
+        create(&server, token, object!({ "label": format!("{label} {i}"), "scope": ["user:read"] }))
+    });
+    let answers = futures_util::future::join_all(requests).await;
+
+    for (user, label) in [(&ada, "ada"), (&bob, "bob")] {
+        let mut created: Vec<String> = answers
+            .iter()
+            .filter(|(_, body)| body["apiToken"]["label"].as_str().is_some_and(|l| l.starts_with(label)))
+            .map(|(status, body)| {
+                assert_eq!(*status, 200, "{body}");
+                body["apiToken"]["created"].as_str().unwrap().to_string()
+            })
+            .collect();
+        created.sort();
+        // The setup token holds START; the twelve new ones take the next twelve milliseconds.
+        let expected: Vec<String> = (1..13).map(|i| START.plus_millis(i).to_iso()).collect();
+        assert_eq!(created, expected, "{label}");
+        let stored = server.store.api_tokens_of_user(user.id).await.unwrap();
+        assert_eq!(stored.len(), 13, "{label}: every answered token is committed");
+    }
+    for (_, body) in &answers {
+        let plain = body["apiToken"]["token"].as_str().unwrap();
+        let status = server.get("/api/v2/users/me/current-authorization", plain).send().await.unwrap().status();
+        assert_eq!(status, 200);
+    }
+}
+
 #[tokio::test]
 async fn delete_by_created_stops_the_token_at_once() {
     let (server, token) = setup().await;
