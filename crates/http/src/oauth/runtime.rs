@@ -59,6 +59,8 @@ pub struct OAuthRuntime {
     clock: Arc<dyn Clock>,
     keys: tokio::sync::RwLock<Option<(Arc<KeyRing>, Instant)>>,
     live: Cache<String, Option<Principal>>,
+    /// The token family each client's `client_credentials` tokens share, so that a grant costs no write.
+    pub client_families: Cache<String, String>,
     pub throttle: LoginThrottle,
     /// argon2id holds 19 MiB per hash: at most two at once.
     pub hashing: tokio::sync::Semaphore,
@@ -74,6 +76,7 @@ impl OAuthRuntime {
             clock,
             keys: tokio::sync::RwLock::new(None),
             live: Cache::builder().max_capacity(1_000_000).time_to_live(LIVENESS_TTL).build(),
+            client_families: Cache::builder().max_capacity(100_000).build(),
             throttle: LoginThrottle::default(),
             hashing: tokio::sync::Semaphore::new(2),
         }

@@ -209,6 +209,23 @@ async fn rotate(state: &AppState, client: &OAuthClient, old: &RefreshToken, scop
     Ok(body)
 }
 
+/// The family a client's `client_credentials` tokens share. Creating a family per grant cost a durable write
+/// (an fsync on SQLite) per token request; one live family per client costs a read. Revoking the client
+/// (rejection, deletion) revokes this family with every token in it; revoking one access token (RFC 7009)
+/// revokes only that token, by its `jti`. A revoked family is replaced by a new one on the next grant.
+async fn client_credentials_family(state: &AppState, client: &OAuthClient, now: Timestamp) -> OAuthResult<String> {
+    let runtime = &state.oauth;
+    if let Some(id) = runtime.client_families.get(client.id.as_str())
+        && state.store.family(&id).await?.is_some_and(|family| family.revoked_at.is_none())
+    {
+        return Ok(id);
+    }
+    let family = TokenFamily { id: random_id(), client_id: client.id.clone(), user_id: None, grant_id: None, created: now, revoked_at: None };
+    state.store.insert_family(&family).await?;
+    runtime.client_families.insert(client.id.as_str().to_string(), family.id.clone());
+    Ok(family.id)
+}
+
 /// RFC 6749 §4.4: a confidential client acting as itself, within the scopes it was approved for.
 async fn client_credentials(state: &AppState, client: &OAuthClient, form: &Form) -> OAuthResult<Value> {
     if client.client_type != ClientType::Confidential {
@@ -229,10 +246,9 @@ async fn client_credentials(state: &AppState, client: &OAuthClient, form: &Form)
         }
         None => client.scopes.intersection(ScopeSet::all_api_scopes()),
     };
-    let family = TokenFamily { id: random_id(), client_id: client.id.clone(), user_id: None, grant_id: None, created: now, revoked_at: None };
-    state.store.insert_family(&family).await?;
+    let family_id = client_credentials_family(state, client, now).await?;
     let ring = runtime.ring().await.map_err(internal)?;
-    let subject = Subject { client, user: None, scopes, organization_id: None, family_id: &family.id, auth_time: None };
+    let subject = Subject { client, user: None, scopes, organization_id: None, family_id: &family_id, auth_time: None };
     let (access, _) = issue::access_token(runtime, &ring, &subject, now)?;
     Ok(token_body(state, &access, scopes))
 }
