@@ -72,7 +72,7 @@ async fn seed(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .pragma("cache_size", "-524288");
     let mut connection = SqliteConnection::connect_with(&options).await?;
     let scopes = ScopeSet::all_api_scopes().to_space_delimited();
-    let stride = if args.sample_size == 0 { usize::MAX } else { (args.count / args.sample_size).max(1) };
+    let stride = args.count.checked_div(args.sample_size).map_or(usize::MAX, |stride| stride.max(1));
     let mut sample = std::io::BufWriter::new(std::fs::File::create(&args.sample_file)?);
     let mut sampled = 0;
     let full_statement = insert_sql(ROWS_PER_STATEMENT);

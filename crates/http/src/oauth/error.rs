@@ -106,3 +106,15 @@ pub fn no_store(headers: &mut axum::http::HeaderMap) {
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
+
+/// An endpoint's answer, never cached (RFC 6749 §5.1): its JSON body, or its error.
+pub fn json_no_store(result: OAuthResult<serde_json::Value>) -> axum::response::Response {
+    match result {
+        Ok(body) => {
+            let mut response = axum::Json(body).into_response();
+            no_store(response.headers_mut());
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}

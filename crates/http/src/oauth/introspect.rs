@@ -4,25 +4,18 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_domain::oauth::grant::judge_refresh;
 use gatehouse_domain::oauth::{OpaqueSecret, RefreshVerdict};
 use serde_json::{Value, json};
 
 use super::client_auth::authenticate_client;
-use super::error::{OAuthResult, no_store};
+use super::error::{OAuthResult, json_no_store};
 use super::form::Form;
 use crate::state::AppState;
 
 pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
-        Ok(body) => {
-            let mut response = axum::Json(body).into_response();
-            no_store(response.headers_mut());
-            response
-        }
-        Err(error) => error.into_response(),
-    }
+    json_no_store(handle(&state, &headers, &body).await)
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Value> {

@@ -4,27 +4,20 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_domain::oauth::ClientId;
 use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, IdTokenClaims};
 use gatehouse_domain::{ScopeSet, UserId};
 use serde_json::{Value, json};
 
-use super::error::{OAuthError, OAuthResult, no_store};
+use super::error::{OAuthError, OAuthResult, json_no_store};
 use super::form::Form;
 use super::issue::{has, profile_claims};
 use super::runtime::TokenCheck;
 use crate::state::AppState;
 
 pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &method, &headers, &body).await {
-        Ok(body) => {
-            let mut response = axum::Json(body).into_response();
-            no_store(response.headers_mut());
-            response
-        }
-        Err(error) => error.into_response(),
-    }
+    json_no_store(handle(&state, &method, &headers, &body).await)
 }
 
 /// RFC 6750 §2.1 (header) and §2.2 (form body, POST only); never the query string, so no token lands in
