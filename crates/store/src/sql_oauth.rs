@@ -465,6 +465,8 @@ macro_rules! sql_oauth_impl {
                     now: Timestamp,
                 ) -> StoreResult<crate::Rotation> {
                     use crate::Rotation;
+                    use gatehouse_domain::oauth::RefreshVerdict;
+                    use gatehouse_domain::oauth::grant::judge_refresh;
                     let mut tx = self.pool.begin().await?;
                     // A no-op write to the family row: PostgreSQL's row lock, SQLite's write lock. Every
                     // rotation of this family waits here for the one before it to commit.
@@ -475,19 +477,18 @@ macro_rules! sql_oauth_impl {
                     if family.rows_affected() == 0 {
                         return Ok(Rotation::Revoked);
                     }
-                    let row = sqlx::query("SELECT used_at, revoked_at FROM oauth_refresh_tokens WHERE token_hash = $1 AND family_id = $2")
+                    let sql = format!("SELECT {REFRESH_COLUMNS} FROM oauth_refresh_tokens WHERE token_hash = $1 AND family_id = $2");
+                    let row = sqlx::query(&sql)
                         .bind(parent.as_bytes().as_slice())
                         .bind(&successor.family_id)
                         .fetch_optional(&mut *tx)
                         .await?;
                     let Some(row) = row else { return Ok(Rotation::Revoked) };
-                    let used_at: Option<i64> = row.try_get("used_at")?;
-                    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-                    if revoked_at.is_some() {
-                        return Ok(Rotation::Revoked);
-                    }
-                    let outcome = match used_at {
-                        None => {
+                    // The domain's rule, applied to the row as it stands under the lock.
+                    let outcome = match judge_refresh(&refresh_from_row(&row)?, now, grace_secs) {
+                        RefreshVerdict::Revoked | RefreshVerdict::Expired => return Ok(Rotation::Revoked),
+                        RefreshVerdict::Replay => return Ok(Rotation::Replayed),
+                        RefreshVerdict::Rotate => {
                             sqlx::query("UPDATE oauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2")
                                 .bind(now.as_millis())
                                 .bind(parent.as_bytes().as_slice())
@@ -495,7 +496,7 @@ macro_rules! sql_oauth_impl {
                                 .await?;
                             Rotation::Rotated
                         }
-                        Some(used_at) if now.as_millis() < used_at.saturating_add(grace_secs.saturating_mul(1000)) => {
+                        RefreshVerdict::GraceRetry => {
                             let successor_used = sqlx::query(
                                 "SELECT 1 FROM oauth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
                             )
@@ -515,7 +516,6 @@ macro_rules! sql_oauth_impl {
                             .await?;
                             Rotation::Retried
                         }
-                        Some(_) => return Ok(Rotation::Replayed),
                     };
                     insert_refresh(&mut *tx, successor).await?;
                     tx.commit().await?;
