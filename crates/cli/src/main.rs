@@ -629,14 +629,14 @@ async fn client(global: &Global, command: ClientCommand) -> CliResult {
             }
             client.allow_refresh = client.allow_refresh || allow_refresh;
             let secret = oauth_client::approve(&mut client);
-            context.store.update_oauth_client(&client).await?;
+            context.store.update_oauth_client(&client, context.clock.now()).await?;
             print_client_credentials(&context, &client, secret.as_ref());
         }
         ClientCommand::Reject { client_id } => {
             let mut client = find_client(&context, &client_id).await?;
             client.status = ClientStatus::Rejected;
             client.secret_hash = None;
-            context.store.update_oauth_client(&client).await?;
+            context.store.update_oauth_client(&client, context.clock.now()).await?;
             context.store.revoke_client_families(&client.id, context.clock.now()).await?;
             println!("{}", client.id);
         }
@@ -671,7 +671,7 @@ async fn client(global: &Global, command: ClientCommand) -> CliResult {
             }
             let secret = OpaqueSecret::generate();
             client.secret_hash = Some(secret.hash());
-            context.store.update_oauth_client(&client).await?;
+            context.store.update_oauth_client(&client, context.clock.now()).await?;
             print_client_credentials(&context, &client, Some(&secret));
         }
     }

@@ -2,7 +2,7 @@
 //! [`Caller`] that handlers receive.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -28,12 +28,13 @@ pub enum AuthMethod {
 
 impl AuthMethod {
     const API_TOKEN_USED: &'static str = "token";
+    const OAUTH_USED: &'static str = "oauth";
 
     /// Make's `authUsed` value.
     pub fn auth_used(&self) -> &'static str {
         match self {
             AuthMethod::ApiToken { .. } => Self::API_TOKEN_USED,
-            AuthMethod::OAuth { .. } => "oauth",
+            AuthMethod::OAuth { .. } => Self::OAUTH_USED,
         }
     }
 }
@@ -109,26 +110,27 @@ pub struct Authenticator {
     oauth: Arc<OAuthRuntime>,
 }
 
-/// `current-authorization` bodies, one per distinct scope set, shared by every cached token with that set,
-/// so that the hot path sends shared bytes and a cache entry holds no body of its own. Only cache misses
-/// touch the lock. Bounded: past `MAX_RENDERED` distinct sets, bodies are rendered per request instead.
+/// `current-authorization` bodies, one per way of authenticating and distinct scope set, shared by every
+/// credential with that set, so that the hot path sends shared bytes and a cache entry holds no body of
+/// its own. API tokens ask only on a cache miss; OAuth bearers ask per request, under the read lock,
+/// which readers share. Bounded: past `MAX_RENDERED` distinct sets, bodies are rendered per request.
 #[derive(Default)]
-struct RenderedBodies(Mutex<HashMap<ScopeSet, Bytes>>);
+struct RenderedBodies(RwLock<HashMap<(&'static str, ScopeSet), Bytes>>);
 
 const MAX_RENDERED: usize = 4096;
 
 impl RenderedBodies {
     fn for_scopes(&self, auth_used: &'static str, scopes: ScopeSet) -> Option<Bytes> {
-        let mut rendered = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(body) = rendered.get(&scopes) {
+        let key = (auth_used, scopes);
+        if let Some(body) = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key) {
             return Some(body.clone());
         }
+        let mut rendered = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if rendered.len() >= MAX_RENDERED {
             return None;
         }
-        let body = current_authorization_body(auth_used, scopes);
-        rendered.insert(scopes, body.clone());
-        Some(body)
+        let body = rendered.entry(key).or_insert_with(|| current_authorization_body(auth_used, scopes));
+        Some(body.clone())
     }
 }
 
@@ -224,20 +226,20 @@ impl Authenticator {
     /// same scope rules as API tokens, limited to the organization chosen at consent.
     async fn verify_access_token(&self, token: &str) -> Result<Caller, ApiError> {
         match self.oauth.verify_access_token(token).await {
-            Ok((claims, principal)) => {
-                let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
-                let organizations = if claims.sub == claims.client_id {
+            Ok((verified, principal)) => {
+                let claims = &verified.claims;
+                let organizations = if verified.is_client_credentials() {
                     OrganizationLimit::Any
                 } else {
                     claims.org_id.map_or(OrganizationLimit::Nothing, OrganizationLimit::Only)
                 };
                 Ok(Caller {
                     user_id: principal.user_id,
-                    scopes,
+                    scopes: verified.scopes,
                     is_admin: principal.is_admin,
-                    method: AuthMethod::OAuth { client_id: claims.client_id, jti: claims.jti },
+                    method: AuthMethod::OAuth { client_id: claims.client_id.clone(), jti: claims.jti.clone() },
                     organizations,
-                    authorization_body: None,
+                    authorization_body: self.rendered.for_scopes(AuthMethod::OAUTH_USED, verified.scopes),
                 })
             }
             Err(TokenCheck::Invalid(reason)) => {
@@ -341,5 +343,14 @@ mod tests {
             assert!(rendered.for_scopes("token", scopes).is_some());
         }
         assert!(rendered.for_scopes("token", ScopeSet::all_api_scopes()).is_none(), "past the bound: rendered per request");
+    }
+
+    #[test]
+    fn bodies_are_kept_apart_by_how_the_caller_authenticated() {
+        let rendered = RenderedBodies::default();
+        let token = rendered.for_scopes("token", ScopeSet::all_api_scopes()).expect("kept");
+        let oauth = rendered.for_scopes("oauth", ScopeSet::all_api_scopes()).expect("kept");
+        assert!(token.starts_with(br#"{"authorization":{"authUsed":"token""#));
+        assert!(oauth.starts_with(br#"{"authorization":{"authUsed":"oauth""#));
     }
 }

@@ -197,8 +197,9 @@ pub trait OAuthStore: Send + Sync {
     async fn oauth_client(&self, id: &ClientId) -> StoreResult<Option<OAuthClient>>;
     /// Clients, oldest first, optionally only those with a status or an owner.
     async fn list_oauth_clients(&self, status: Option<ClientStatus>, owner: Option<UserId>) -> StoreResult<Vec<OAuthClient>>;
-    /// Saves status, secret, scopes and the refresh switch.
-    async fn update_oauth_client(&self, client: &OAuthClient) -> StoreResult<bool>;
+    /// Saves status, secret, scopes and the refresh switch, and puts the change on the revocation feed so
+    /// that every node reads the client afresh.
+    async fn update_oauth_client(&self, client: &OAuthClient, now: Timestamp) -> StoreResult<bool>;
     /// Deletes the client with its grants, families, codes and refresh tokens.
     async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool>;
 

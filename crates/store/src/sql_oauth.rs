@@ -221,7 +221,8 @@ macro_rules! sql_oauth_impl {
                     rows.iter().map(client_from_row).collect()
                 }
 
-                async fn update_oauth_client(&self, client: &OAuthClient) -> StoreResult<bool> {
+                async fn update_oauth_client(&self, client: &OAuthClient, now: Timestamp) -> StoreResult<bool> {
+                    let mut tx = self.pool.begin().await?;
                     let result = sqlx::query(
                         "UPDATE oauth_clients SET status = $1, secret_hash = $2, scopes = $3, allow_refresh = $4 WHERE id = $5",
                     )
@@ -230,8 +231,13 @@ macro_rules! sql_oauth_impl {
                     .bind(client.scopes.to_space_delimited())
                     .bind(client.allow_refresh)
                     .bind(client.id.as_str())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    if result.rows_affected() == 1 {
+                        // Nodes cache clients: a rotated secret or a rejection must reach them all.
+                        feed(&mut tx, &format!("client:{}", client.id.as_str()), now).await?;
+                    }
+                    tx.commit().await?;
                     Ok(result.rows_affected() == 1)
                 }
 

@@ -870,6 +870,33 @@ async fn a_grant_revoked_outside_the_server_reaches_its_cache_through_the_feed()
     }
 }
 
+/// Clients are cached per node. A secret rotated by someone else (the CLI, another node) reaches the cache
+/// through the revocation feed: the old secret stops working and the new one starts, within moments.
+#[tokio::test]
+async fn rfc6749_2_3_1_a_client_secret_rotated_outside_the_server_takes_effect_through_the_feed() {
+    let world = world().await;
+    let grant = [("grant_type", "client_credentials"), ("scope", "user:read")];
+    let (status, _) = token_request(&world, &world.confidential, &grant).await;
+    assert_eq!(status, 200, "the client is cached now");
+    let client_id = gatehouse_domain::oauth::ClientId::parse(&world.confidential.id).unwrap();
+    let mut stored = world.server.store.oauth_client(&client_id).await.unwrap().unwrap();
+    let new_secret = gatehouse_domain::oauth::OpaqueSecret::generate();
+    stored.secret_hash = Some(new_secret.hash());
+    assert!(world.server.store.update_oauth_client(&stored, world.server.clock.now_ts()).await.unwrap());
+    let start = std::time::Instant::now();
+    loop {
+        let (status, body) = token_request(&world, &world.confidential, &grant).await;
+        if status == 401 {
+            assert_eq!(body["error"], "invalid_client");
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(2), "the old secret still works: the feed never reached the client cache");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let rotated = Client { id: world.confidential.id.clone(), secret: Some(new_secret.reveal()) };
+    assert_eq!(token_request(&world, &rotated, &grant).await.0, 200, "the new secret works");
+}
+
 /// Two real `gatehouse serve` processes on the world's store (the same PostgreSQL schema or SQLite file),
 /// with the world's clock moved to the wall clock so that codes and tokens it issued are current for them.
 fn two_nodes(world: &World) -> (crate::cli::Served, crate::cli::Served) {

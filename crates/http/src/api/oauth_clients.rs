@@ -102,7 +102,8 @@ pub async fn approve(
         client.allow_refresh = allow;
     }
     let secret = approve_client(&mut client);
-    state.store.update_oauth_client(&client).await?;
+    state.store.update_oauth_client(&client, state.clock.now()).await?;
+    state.oauth.forget_liveness();
     let mut view = client_view(&client);
     view["clientSecret"] = secret.map_or(Value::Null, |s| json!(s.reveal()));
     Ok(Json(json!({ "client": view })))
@@ -112,7 +113,7 @@ pub async fn reject(State(state): State<AppState>, Path(id): Path<String>) -> Ap
     let mut client = client_by_path(&state, &id).await?;
     client.status = ClientStatus::Rejected;
     client.secret_hash = None;
-    state.store.update_oauth_client(&client).await?;
+    state.store.update_oauth_client(&client, state.clock.now()).await?;
     // A client rejected after approval loses every token it holds, at once.
     state.store.revoke_client_families(&client.id, state.clock.now()).await?;
     state.oauth.forget_liveness();

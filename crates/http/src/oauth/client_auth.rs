@@ -1,6 +1,8 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
 //! `client_secret_basic`, `client_secret_post` (Make's only method), and `none` for public clients.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -11,7 +13,7 @@ use super::error::OAuthError;
 use super::form::Form;
 use crate::state::AppState;
 
-pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<OAuthClient, OAuthError> {
+pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Arc<OAuthClient>, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_id = form.get("client_id")?;
     let post_secret = form.get("client_secret")?;
@@ -34,7 +36,7 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &F
     };
     let unknown = || OAuthError::invalid_client("Client authentication failed.", used_basic);
     let client_id = ClientId::parse(&id).ok_or_else(unknown)?;
-    let client = state.store.oauth_client(&client_id).await?.filter(OAuthClient::is_approved).ok_or_else(unknown)?;
+    let client = state.oauth.client(&client_id).await?.filter(|client| client.is_approved()).ok_or_else(unknown)?;
     match (client.client_type, secret) {
         (ClientType::Confidential, Some(secret)) if client.secret_matches(&secret) => Ok(client),
         (ClientType::Confidential, _) => Err(unknown()),

@@ -48,8 +48,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &Bytes) -> OAuthRes
         }));
     }
     match state.oauth.verify_access_token(token).await {
-        Ok((claims, principal)) if claims.client_id == client.id.as_str() => {
-            let user = state.store.user_by_id(principal.user_id).await?;
+        Ok((verified, principal)) if verified.claims.client_id == client.id.as_str() => {
+            let claims = &verified.claims;
             let mut body = json!({
                 "active": true,
                 "token_type": "Bearer",
@@ -63,10 +63,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &Bytes) -> OAuthRes
                 "jti": claims.jti,
                 "org_id": claims.org_id,
             });
-            if claims.sub != claims.client_id
-                && let Some(user) = user
-            {
-                body["username"] = json!(user.email.as_str());
+            if !verified.is_client_credentials() {
+                body["username"] = json!(&*principal.email);
             }
             Ok(body)
         }

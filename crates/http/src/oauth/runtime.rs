@@ -1,15 +1,17 @@
-//! What the OAuth endpoints and the API's bearer check share: settings, the signing keys, the cache of
-//! access-token liveness, the login throttle and the password-hashing semaphore.
+//! What the OAuth endpoints and the API's bearer check share: settings, the signing keys, the caches of
+//! verified access tokens, of their liveness and of clients, the login throttle and the password-hashing
+//! semaphore.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gatehouse_domain::oauth::jose::{
     ACCESS_TOKEN_TYP, AccessTokenClaims, Expiring, JoseError, KeyRing, generate_signing_key,
 };
-use gatehouse_domain::oauth::{ClientId, OAuthSettings};
-use gatehouse_domain::{Clock, Timestamp, UserId};
+use gatehouse_domain::oauth::{ClientId, OAuthClient, OAuthSettings};
+use gatehouse_domain::{Clock, ScopeSet, Timestamp, TokenHash, UserId};
 use gatehouse_store::{DynStore, StoreError};
 use moka::sync::Cache;
 use serde::de::DeserializeOwned;
@@ -20,6 +22,16 @@ const KEY_RELOAD: Duration = Duration::from_secs(60);
 /// How long a "this access token is live" answer is trusted. Revocations on this node clear it at once;
 /// this bounds staleness for revocations made on another node.
 const LIVENESS_TTL: Duration = Duration::from_secs(5);
+/// How long a verified access token's claims are kept. A signature, once checked, stays checked: the
+/// claims cannot change, `exp` is checked on every use, and liveness is asked separately (above). The
+/// bound is only there so that a key withdrawn by hand stops being honoured within a minute.
+const VERIFIED_TTL: Duration = Duration::from_secs(60);
+/// Each entry is a few hundred bytes: 100,000 of them is tens of MiB at most.
+const VERIFIED_CAPACITY: u64 = 100_000;
+/// How long a client read from the store is used. Changes made anywhere (approval, secret rotation,
+/// rejection, deletion) reach every node through the revocation feed much sooner; the TTL is a backstop.
+const CLIENT_TTL: Duration = Duration::from_secs(60);
+const CLIENT_CAPACITY: u64 = 10_000;
 
 /// Why an access token was refused, or that the check itself failed.
 #[derive(Debug)]
@@ -44,10 +56,26 @@ impl From<JoseError> for TokenCheck {
 }
 
 /// The user an access token acts for, cached with its liveness.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Principal {
     pub user_id: UserId,
     pub is_admin: bool,
+    /// Introspection's `username`.
+    pub email: Arc<str>,
+}
+
+/// An access token whose signature, `typ`, `iss` and `aud` have been checked, with its scopes parsed once.
+#[derive(Debug)]
+pub struct VerifiedAccessToken {
+    pub claims: AccessTokenClaims,
+    pub scopes: ScopeSet,
+}
+
+impl VerifiedAccessToken {
+    /// Client credentials: the client acts as itself (RFC 9068 §2.2, `sub` is the client id).
+    pub fn is_client_credentials(&self) -> bool {
+        self.claims.sub == self.claims.client_id
+    }
 }
 
 pub struct OAuthRuntime {
@@ -58,7 +86,15 @@ pub struct OAuthRuntime {
     store: DynStore,
     clock: Arc<dyn Clock>,
     keys: tokio::sync::RwLock<Option<(Arc<KeyRing>, Instant)>>,
-    live: Cache<String, Option<Principal>>,
+    /// Verified access tokens by the SHA-256 of their text: a cached token costs a hash, not an RSA check.
+    verified: Cache<TokenHash, Arc<VerifiedAccessToken>>,
+    /// Liveness by `jti`: `None` is a token whose family was revoked (or whose user or client is gone).
+    live: Cache<String, Option<Arc<Principal>>>,
+    /// Approved or not, by client id. Only clients that exist are kept, so unknown ids cannot fill it.
+    clients: Cache<String, Arc<OAuthClient>>,
+    /// Bumped whenever the caches above are cleared. A store read that began before a clear must not put
+    /// what it read back into the cache after it (see `remember_if_current`).
+    epoch: AtomicU64,
     /// The token family each client's `client_credentials` tokens share, so that a grant costs no write.
     pub client_families: Cache<String, String>,
     pub throttle: LoginThrottle,
@@ -75,7 +111,10 @@ impl OAuthRuntime {
             store,
             clock,
             keys: tokio::sync::RwLock::new(None),
+            verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
             live: Cache::builder().max_capacity(1_000_000).time_to_live(LIVENESS_TTL).build(),
+            clients: Cache::builder().max_capacity(CLIENT_CAPACITY).time_to_live(CLIENT_TTL).build(),
+            epoch: AtomicU64::new(0),
             client_families: Cache::builder().max_capacity(100_000).build(),
             throttle: LoginThrottle::default(),
             hashing: tokio::sync::Semaphore::new(2),
@@ -133,17 +172,53 @@ impl OAuthRuntime {
 
     /// An RFC 9068 access token for our API: signature, `typ`, `iss`, `aud`, `exp`, and that neither its
     /// family nor the token itself has been revoked.
-    pub async fn verify_access_token(&self, token: &str) -> Result<(AccessTokenClaims, Principal), TokenCheck> {
-        let claims: AccessTokenClaims = self.verify_jwt(token, ACCESS_TOKEN_TYP, Some(&self.audience.clone())).await?;
-        let principal = match self.live.get(&claims.jti) {
+    pub async fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Result<(Arc<VerifiedAccessToken>, Arc<Principal>), TokenCheck> {
+        let verified = self.verified_claims(token).await?;
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let principal = match self.live.get(&verified.claims.jti) {
             Some(cached) => cached,
             None => {
-                let principal = self.principal_of(&claims).await?;
-                self.live.insert(claims.jti.clone(), principal);
+                let principal = self.principal_of(&verified.claims).await?.map(Arc::new);
+                self.remember_if_current(&self.live, epoch, verified.claims.jti.clone(), principal.clone());
                 principal
             }
         };
-        principal.map(|principal| (claims, principal)).ok_or(TokenCheck::Invalid("revoked"))
+        principal.map(|principal| (verified, principal)).ok_or(TokenCheck::Invalid("revoked"))
+    }
+
+    /// The verified claims of an access token, from the cache or by checking the JWT. `exp` is checked on
+    /// every call, cached or not.
+    async fn verified_claims(&self, token: &str) -> Result<Arc<VerifiedAccessToken>, TokenCheck> {
+        let key = TokenHash::of_bytes(token.as_bytes());
+        let verified = match self.verified.get(&key) {
+            Some(verified) => verified,
+            None => {
+                let claims: AccessTokenClaims = self.verify_jwt(token, ACCESS_TOKEN_TYP, Some(&self.audience)).await?;
+                let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
+                let verified = Arc::new(VerifiedAccessToken { claims, scopes });
+                self.verified.insert(key, verified.clone());
+                return Ok(verified);
+            }
+        };
+        if verified.claims.exp <= self.clock.now().as_secs() {
+            return Err(TokenCheck::Invalid("expired"));
+        }
+        Ok(verified)
+    }
+
+    /// A client by id, from the cache or the store.
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Arc<OAuthClient>>, StoreError> {
+        if let Some(client) = self.clients.get(id.as_str()) {
+            return Ok(Some(client));
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let Some(client) = self.store.oauth_client(id).await? else { return Ok(None) };
+        let client = Arc::new(client);
+        self.remember_if_current(&self.clients, epoch, id.as_str().to_string(), client.clone());
+        Ok(Some(client))
     }
 
     async fn principal_of(&self, claims: &AccessTokenClaims) -> Result<Option<Principal>, TokenCheck> {
@@ -153,7 +228,7 @@ impl OAuthRuntime {
         let user_id = if claims.sub == claims.client_id {
             // Client credentials: the client acts as itself, with its owner's account.
             let Some(client_id) = ClientId::parse(&claims.client_id) else { return Ok(None) };
-            match self.store.oauth_client(&client_id).await? {
+            match self.client(&client_id).await? {
                 Some(client) if client.is_approved() => client.owner,
                 _ => return Ok(None),
             }
@@ -164,12 +239,28 @@ impl OAuthRuntime {
             }
         };
         let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(None) };
-        Ok(Some(Principal { user_id: user.id, is_admin: user.is_admin }))
+        Ok(Some(Principal { user_id: user.id, is_admin: user.is_admin, email: Arc::from(user.email.as_str()) }))
     }
 
-    /// Called after any revocation on this node, so that revoked access tokens fail on the next request.
+    /// Caches what a store read returned, unless the caches were cleared since `epoch` was read: a read
+    /// that raced a revocation may predate it, and must not outlive the clear. The second check covers a
+    /// clear that lands between the first check and the insert.
+    fn remember_if_current<V: Clone + Send + Sync + 'static>(&self, cache: &Cache<String, V>, epoch: u64, key: String, value: V) {
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return;
+        }
+        cache.insert(key.clone(), value);
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            cache.invalidate(&key);
+        }
+    }
+
+    /// Called after any revocation or client change, here or (through the revocation feed) on another
+    /// node: revoked access tokens fail, and a changed client is read afresh, on the next request.
     pub fn forget_liveness(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.live.invalidate_all();
+        self.clients.invalidate_all();
     }
 }
 

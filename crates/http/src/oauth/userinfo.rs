@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use gatehouse_domain::oauth::ClientId;
 use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, IdTokenClaims};
-use gatehouse_domain::{ScopeSet, UserId};
+use gatehouse_domain::UserId;
 use serde_json::{Value, json};
 
 use super::error::{OAuthError, OAuthResult, json_no_store};
@@ -62,9 +62,9 @@ fn refused(check: TokenCheck) -> OAuthError {
 async fn handle(state: &AppState, method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Value> {
     let token = bearer(method, headers, body)?;
     let (user_id, scopes) = if peek_typ(&token).is_some_and(|typ| typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt")) {
-        let (claims, principal) = state.oauth.verify_access_token(&token).await.map_err(refused)?;
-        let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
-        if claims.sub == claims.client_id {
+        let (verified, principal) = state.oauth.verify_access_token(&token).await.map_err(refused)?;
+        let scopes = verified.scopes;
+        if verified.is_client_credentials() {
             return Err(OAuthError::invalid_token("A client credentials token has no user."));
         }
         if !has(scopes, "openid") {
