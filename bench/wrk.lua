@@ -6,6 +6,11 @@
 --   BENCH_TOKENS        a file of credentials, one a line: requests cycle through them, each wrk thread
 --                       starting at its own offset, with Authorization: BENCH_AUTH_SCHEME <credential>
 --   BENCH_AUTH_SCHEME   Token (default) or Bearer
+--   BENCH_TOKEN_IN      header (default), or body: each credential replaces %TOKEN% in BENCH_BODY instead
+--   BENCH_SINGLE_USE    1: credentials are single-use (refresh tokens). Each of the BENCH_THREADS threads
+--                       takes its own slice of the file and walks it once; a thread that runs out sends its
+--                       last credential again, which the server must refuse, so the row shows as invalid
+--                       instead of quietly measuring replays
 -- Every response is checked: anything outside 2xx is counted, since a benchmark of errors measures nothing.
 -- done() prints one machine-readable line that bench/run parses:
 --   BENCH requests=N duration_us=N rps=N p50_us=N p99_us=N non2xx=N socket_errors=N
@@ -34,20 +39,38 @@ function init(args)
   local tokens_file = os.getenv("BENCH_TOKENS")
   if tokens_file then
     local scheme = os.getenv("BENCH_AUTH_SCHEME") or "Token"
+    local in_body = os.getenv("BENCH_TOKEN_IN") == "body"
     for line in io.lines(tokens_file) do
       if #line > 0 then
-        headers["Authorization"] = scheme .. " " .. line
-        table.insert(prepared, wrk.format(method, path, headers, body))
+        if in_body then
+          table.insert(prepared, wrk.format(method, path, headers, (body:gsub("%%TOKEN%%", line))))
+        else
+          headers["Authorization"] = scheme .. " " .. line
+          table.insert(prepared, wrk.format(method, path, headers, body))
+        end
       end
     end
   else
     table.insert(prepared, wrk.format(method, path, headers, body))
   end
-  -- Threads start apart, so that with many credentials they do not walk the list in step.
-  index = ((id or 1) - 1) * math.floor(#prepared / 4) % #prepared
+  single_use = os.getenv("BENCH_SINGLE_USE") == "1"
+  if single_use then
+    local threads_total = tonumber(os.getenv("BENCH_THREADS") or "1")
+    local slice = math.floor(#prepared / threads_total)
+    first = ((id or 1) - 1) * slice + 1
+    last = first + slice - 1
+    index = first - 1
+  else
+    -- Threads start apart, so that with many credentials they do not walk the list in step.
+    index = ((id or 1) - 1) * math.floor(#prepared / 4) % #prepared
+  end
 end
 
 function request()
+  if single_use then
+    if index < last then index = index + 1 end
+    return prepared[index]
+  end
   index = index % #prepared + 1
   return prepared[index]
 end

@@ -1,18 +1,27 @@
-//! Seeds a Gatehouse SQLite store with API tokens for the scale rows of `bench/run`.
+//! Seeds a Gatehouse SQLite store for `bench/run`: API tokens for the scale rows, and refresh tokens for the
+//! `refresh_token` row.
 //!
 //! Every token is a real UUIDv4 from the OS CSPRNG, hashed exactly as Gatehouse hashes it
 //! (`ApiTokenSecret::hash`), so a sample of the seeded tokens authenticates like any issued token. Rows go in
 //! with multi-row `INSERT`s inside large transactions, with `synchronous = OFF`: this is a fixture loader,
 //! not the server, and a crash mid-seed only means running it again.
 //!
-//! Usage: `gatehouse-bench-seed sqlite://PATH USER_ID ZONE COUNT SAMPLE_FILE SAMPLE_SIZE`
-//! The store must exist (start `gatehouse serve` on it once). SAMPLE_SIZE tokens, spread evenly over the
-//! seeded range, are written to SAMPLE_FILE, one per line.
+//! Usage:
+//! - `gatehouse-bench-seed sqlite://PATH USER_ID ZONE COUNT SAMPLE_FILE SAMPLE_SIZE`: COUNT API tokens;
+//!   SAMPLE_SIZE of them, spread evenly over the seeded range, are written to SAMPLE_FILE, one per line.
+//! - `gatehouse-bench-seed refresh sqlite://PATH CLIENT_ID USER_ID SCOPES COUNT TOKEN_FILE`: one consent
+//!   (grant) of USER_ID to CLIENT_ID for SCOPES, and COUNT sign-in sessions under it, each its own token
+//!   family holding one unused refresh token, as a code exchange leaves them. Every token is written to
+//!   TOKEN_FILE. A refresh token is single-use, so a benchmark needs one per request.
+//!
+//! The store must exist (start `gatehouse serve` on it once).
 
 use std::io::Write;
 use std::str::FromStr;
 use std::time::Instant;
 
+use gatehouse_domain::oauth::OpaqueSecret;
+use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::{ApiTokenSecret, ScopeSet};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
@@ -50,16 +59,11 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
+    rows_sql(
         "INSERT INTO api_tokens (user_id, created, token_hash, prefix, label, scopes, zone, expires_at, last_used) VALUES ",
-    );
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, NULL, NULL)");
-    }
-    sql
+        "(?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        rows,
+    )
 }
 
 async fn seed(args: Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -122,7 +126,124 @@ async fn seed(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+struct RefreshArgs {
+    database: String,
+    client_id: String,
+    user_id: i64,
+    scopes: String,
+    count: usize,
+    token_file: String,
+}
+
+fn parse_refresh_args(args: &[String]) -> Result<RefreshArgs, String> {
+    if args.len() != 6 {
+        return Err("usage: gatehouse-bench-seed refresh sqlite://PATH CLIENT_ID USER_ID SCOPES COUNT TOKEN_FILE".into());
+    }
+    Ok(RefreshArgs {
+        database: args[0].clone(),
+        client_id: args[1].clone(),
+        user_id: args[2].parse().map_err(|_| "USER_ID must be a number".to_string())?,
+        scopes: ScopeSet::parse_delimited(&args[3]).map_err(|e| format!("SCOPES: {}", e.0))?.to_space_delimited(),
+        count: args[4].parse().map_err(|_| "COUNT must be a number".to_string())?,
+        token_file: args[5].clone(),
+    })
+}
+
+/// Columns of `oauth_refresh_tokens`, in the order bound below.
+const REFRESH_ROW: &str = "(?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL)";
+/// 10 bound values a row.
+const REFRESH_ROWS_PER_STATEMENT: usize = 1_000;
+/// A refresh token's lifetime, as the server's default gives it.
+const REFRESH_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+
+fn rows_sql(head: &str, row: &str, rows: usize) -> String {
+    let mut sql = String::from(head);
+    for index in 0..rows {
+        if index > 0 {
+            sql.push(',');
+        }
+        sql.push_str(row);
+    }
+    sql
+}
+
+async fn seed_refresh(args: RefreshArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let options = SqliteConnectOptions::from_str(&args.database)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Off)
+        .foreign_keys(true);
+    let mut connection = SqliteConnection::connect_with(&options).await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let mut transaction = connection.begin().await?;
+    let grant_id: i64 = sqlx::query_scalar(
+        "INSERT INTO oauth_grants (user_id, client_id, organization_id, scopes, created) VALUES (?, ?, NULL, ?, ?) RETURNING id",
+    )
+    .bind(args.user_id)
+    .bind(&args.client_id)
+    .bind(&args.scopes)
+    .bind(now)
+    .fetch_one(&mut *transaction)
+    .await?;
+    let mut tokens = std::io::BufWriter::new(std::fs::File::create(&args.token_file)?);
+    let mut done = 0;
+    while done < args.count {
+        let rows = REFRESH_ROWS_PER_STATEMENT.min(args.count - done);
+        let families: Vec<String> = (0..rows).map(|_| random_id()).collect();
+        let family_sql = rows_sql(
+            "INSERT INTO oauth_families (id, client_id, user_id, grant_id, created, revoked_at) VALUES ",
+            "(?, ?, ?, ?, ?, NULL)",
+            rows,
+        );
+        let mut families_query = sqlx::query(&family_sql);
+        for family in &families {
+            families_query = families_query.bind(family).bind(&args.client_id).bind(args.user_id).bind(grant_id).bind(now);
+        }
+        families_query.execute(&mut *transaction).await?;
+        let refresh_sql = rows_sql(
+            "INSERT INTO oauth_refresh_tokens (token_hash, family_id, parent_hash, client_id, user_id, grant_id, scopes, \
+             organization_id, auth_time, created, expires_at, used_at, revoked_at) VALUES ",
+            REFRESH_ROW,
+            rows,
+        );
+        let mut refresh_query = sqlx::query(&refresh_sql);
+        for family in &families {
+            let secret = OpaqueSecret::generate();
+            writeln!(tokens, "{}", secret.reveal())?;
+            refresh_query = refresh_query
+                .bind(secret.hash().as_bytes().to_vec())
+                .bind(family)
+                .bind(&args.client_id)
+                .bind(args.user_id)
+                .bind(grant_id)
+                .bind(&args.scopes)
+                .bind(now)
+                .bind(now)
+                .bind(now + REFRESH_LIFETIME_MS);
+        }
+        refresh_query.execute(&mut *transaction).await?;
+        done += rows;
+    }
+    transaction.commit().await?;
+    tokens.flush()?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut connection).await?;
+    connection.close().await?;
+    eprintln!("seeded {} refresh tokens in {:.1}s", args.count, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().map(String::as_str) == Some("refresh") {
+        let args = match parse_refresh_args(&raw[1..]) {
+            Ok(args) => args,
+            Err(message) => {
+                eprintln!("{message}");
+                return std::process::ExitCode::from(2);
+            }
+        };
+        return run(seed_refresh(args));
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
@@ -130,6 +251,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    run(seed(args))
+}
+
+fn run(seeding: impl std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>) -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -137,7 +262,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(seed(args)) {
+    match runtime.block_on(seeding) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("seeding failed: {error}");

@@ -42,7 +42,10 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The outcome of [`OAuthStore::rotate_refresh_token`].
+/// How fine a grant's `last_used` is kept: a use within this long of the stored time writes nothing.
+pub const GRANT_LAST_USED_RESOLUTION_MILLIS: i64 = 60_000;
+
+/// The outcome of [`OAuthStore::rotate_refresh_token`]. A rotation also notes the grant's use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
     /// The parent was unused: it is now used, and the successor stored.
@@ -220,6 +223,7 @@ pub trait OAuthStore: Send + Sync {
     /// Revokes the live grant with every family issued under it; returns the revoked family ids, or `None`
     /// when there was no live grant.
     async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<String>>>;
+    /// Notes the grant's use, at most once per [`GRANT_LAST_USED_RESOLUTION_MILLIS`].
     async fn touch_grant(&self, id: i64, now: Timestamp) -> StoreResult<()>;
 
     // Token families.

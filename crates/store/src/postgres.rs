@@ -11,6 +11,8 @@ use crate::group_commit::{Committer, TOKEN_BATCH};
 /// PostgreSQL (and compatible databases), for several nodes behind one load balancer.
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Writes use the same pool: PostgreSQL runs concurrent writers itself, locking rows, not the file.
+    pub(crate) writer: PgPool,
     /// Token creation goes through one group committer (see `group_commit`).
     pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
 }
@@ -26,7 +28,7 @@ impl PostgresStore {
         // apply them exactly once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let tokens = token_committer(pool.clone());
-        Ok(Self { pool, tokens })
+        Ok(Self { writer: pool.clone(), pool, tokens })
     }
 }
 

@@ -12,6 +12,9 @@ pub(crate) const USER_COLUMNS: &str =
 pub(crate) const ORG_COLUMNS: &str = "id, name, zone, api_limit, timezone, country, created";
 pub(crate) const TEAM_COLUMNS: &str = "id, name, organization_id, created";
 pub(crate) const TOKEN_COLUMNS: &str = "user_id, created, token_hash, prefix, label, scopes, zone, expires_at, last_used";
+/// `lastUsed` updates a flush commits at once; a transaction this size holds the write lock for about a
+/// millisecond.
+pub(crate) const USAGE_ROWS_PER_TRANSACTION: usize = 256;
 
 /// `ORDER BY … LIMIT … OFFSET …` for a page. Columns come from an enum, never from the request.
 pub(crate) fn page_clause(page: Page, table_alias: &str) -> String {
@@ -255,7 +258,7 @@ macro_rules! sql_store_impl {
                     )
                     .bind(key)
                     .bind(value)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(())
                 }
@@ -271,7 +274,7 @@ macro_rules! sql_store_impl {
                         .bind(&user.password_hash)
                         .bind(user.is_admin)
                         .bind(now.as_millis())
-                        .fetch_one(&self.pool)
+                        .fetch_one(&self.writer)
                         .await;
                     match result {
                         Ok(row) => user_from_row(&row),
@@ -300,7 +303,7 @@ macro_rules! sql_store_impl {
                 }
 
                 async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<bool> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     // Foreign keys cascade to tokens, memberships and (with OAuth) grants.
                     let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
                     if result.rows_affected() == 0 {
@@ -323,7 +326,7 @@ macro_rules! sql_store_impl {
                     owner: UserId,
                     now: Timestamp,
                 ) -> StoreResult<Organization> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     let sql = format!(
                         "INSERT INTO organizations (name, zone, api_limit, timezone, country, created)
                          VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ORG_COLUMNS}"
@@ -381,7 +384,7 @@ macro_rules! sql_store_impl {
                     .bind(&org.timezone)
                     .bind(&org.country)
                     .bind(org.id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(result.rows_affected() == 1)
                 }
@@ -389,7 +392,7 @@ macro_rules! sql_store_impl {
                 async fn delete_organization(&self, id: i64) -> StoreResult<bool> {
                     // Foreign keys cascade to teams, team members and organization members.
                     let result =
-                        sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.pool).await?;
+                        sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.writer).await?;
                     Ok(result.rows_affected() == 1)
                 }
 
@@ -401,7 +404,7 @@ macro_rules! sql_store_impl {
                     .bind(org)
                     .bind(user.0)
                     .bind(role.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(())
                 }
@@ -424,7 +427,7 @@ macro_rules! sql_store_impl {
                     let sql = format!(
                         "INSERT INTO teams (name, organization_id, created) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}"
                     );
-                    let row = sqlx::query(&sql).bind(name).bind(org).bind(now.as_millis()).fetch_one(&self.pool).await?;
+                    let row = sqlx::query(&sql).bind(name).bind(org).bind(now.as_millis()).fetch_one(&self.writer).await?;
                     team_from_row(&row)
                 }
 
@@ -442,7 +445,7 @@ macro_rules! sql_store_impl {
                 }
 
                 async fn delete_team(&self, id: i64) -> StoreResult<bool> {
-                    let result = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&self.pool).await?;
+                    let result = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&self.writer).await?;
                     Ok(result.rows_affected() == 1)
                 }
 
@@ -453,7 +456,7 @@ macro_rules! sql_store_impl {
                     )
                     .bind(team)
                     .bind(user.0)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(())
                 }
@@ -484,7 +487,7 @@ macro_rules! sql_store_impl {
                     created: Timestamp,
                     now: Timestamp,
                 ) -> StoreResult<Option<ApiToken>> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     let sql = format!("DELETE FROM api_tokens WHERE user_id = $1 AND created = $2 RETURNING {TOKEN_COLUMNS}");
                     let row = sqlx::query(&sql).bind(user.0).bind(created.as_millis()).fetch_optional(&mut *tx).await?;
                     let Some(row) = row else { return Ok(None) };
@@ -535,7 +538,7 @@ macro_rules! sql_store_impl {
                     let columns: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
                     let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
                     let sql = format!("INSERT INTO {} ({}) VALUES ({})", spec.name, columns.join(", "), placeholders.join(", "));
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     for row in rows {
                         let mut query = sqlx::query(&sql);
                         for ((_, kind), cell) in spec.columns.iter().zip(row) {
@@ -558,7 +561,7 @@ macro_rules! sql_store_impl {
 
                 async fn clear_table(&self, table: &str) -> StoreResult<()> {
                     let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
-                    sqlx::query(&format!("DELETE FROM {}", spec.name)).execute(&self.pool).await?;
+                    sqlx::query(&format!("DELETE FROM {}", spec.name)).execute(&self.writer).await?;
                     Ok(())
                 }
 
@@ -566,7 +569,7 @@ macro_rules! sql_store_impl {
                     let spec = crate::copy::table(table).ok_or(StoreError::Conflict("unknown table"))?;
                     let reset: Option<&str> = $reset;
                     if let (true, Some(template)) = (spec.generated_id, reset) {
-                        sqlx::query(&template.replace("{table}", spec.name)).execute(&self.pool).await?;
+                        sqlx::query(&template.replace("{table}", spec.name)).execute(&self.writer).await?;
                     }
                     Ok(())
                 }
@@ -592,7 +595,7 @@ macro_rules! sql_store_impl {
                 }
 
                 async fn prune_revocations(&self, before: Timestamp) -> StoreResult<u64> {
-                    let result = sqlx::query("DELETE FROM revocations WHERE created < $1").bind(before.as_millis()).execute(&self.pool).await?;
+                    let result = sqlx::query("DELETE FROM revocations WHERE created < $1").bind(before.as_millis()).execute(&self.writer).await?;
                     Ok(result.rows_affected())
                 }
 
@@ -605,18 +608,23 @@ macro_rules! sql_store_impl {
                     if uses.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = self.pool.begin().await?;
-                    for (hash, at) in uses {
-                        sqlx::query(
-                            "UPDATE api_tokens SET last_used = $1
-                             WHERE token_hash = $2 AND (last_used IS NULL OR last_used < $1)",
-                        )
-                        .bind(at.as_millis())
-                        .bind(hash.as_bytes().as_slice())
-                        .execute(&mut *tx)
-                        .await?;
+                    // In slices, each its own transaction: a flush after a burst of distinct tokens would
+                    // otherwise hold the one write lock for as long as thousands of updates take, and every
+                    // token creation would wait behind it.
+                    for slice in uses.chunks(crate::sql::USAGE_ROWS_PER_TRANSACTION) {
+                        let mut tx = self.writer.begin().await?;
+                        for (hash, at) in slice {
+                            sqlx::query(
+                                "UPDATE api_tokens SET last_used = $1
+                                 WHERE token_hash = $2 AND (last_used IS NULL OR last_used < $1)",
+                            )
+                            .bind(at.as_millis())
+                            .bind(hash.as_bytes().as_slice())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        tx.commit().await?;
                     }
-                    tx.commit().await?;
                     Ok(())
                 }
             }

@@ -37,6 +37,19 @@ macro_rules! sql_oauth_impl {
                 super::shared_sql::record_revocation(tx, &Revoked::OAuth(subject.to_string()), now).await
             }
 
+            /// Notes that a grant was used. Only when the stored time is a minute old or more: the sessions of
+            /// one grant refresh concurrently, and each would otherwise write (and on PostgreSQL, lock) the
+            /// same row. "Last used" is shown to people, for whom a minute is exact enough.
+            async fn touch_grant_on<'e, E: sqlx::Executor<'e, Database = $db>>(executor: E, id: i64, now: Timestamp) -> StoreResult<()> {
+                sqlx::query("UPDATE oauth_grants SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used <= $3)")
+                    .bind(now.as_millis())
+                    .bind(id)
+                    .bind(now.as_millis() - crate::GRANT_LAST_USED_RESOLUTION_MILLIS)
+                    .execute(executor)
+                    .await?;
+                Ok(())
+            }
+
             /// One refresh-token row, on the pool or inside a transaction.
             async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = $db>>(executor: E, token: &RefreshToken) -> StoreResult<()> {
                 let sql = format!(
@@ -188,7 +201,7 @@ macro_rules! sql_oauth_impl {
                         .bind(client.owner.0)
                         .bind(client.allow_refresh)
                         .bind(client.created.as_millis())
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await;
                     match result {
                         Ok(_) => Ok(()),
@@ -222,7 +235,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn update_oauth_client(&self, client: &OAuthClient, now: Timestamp) -> StoreResult<bool> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     let result = sqlx::query(
                         "UPDATE oauth_clients SET status = $1, secret_hash = $2, scopes = $3, allow_refresh = $4 WHERE id = $5",
                     )
@@ -242,7 +255,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     // Refresh tokens reference families, which cascade; delete explicitly for clarity.
                     sqlx::query("DELETE FROM oauth_refresh_tokens WHERE client_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
                     let result = sqlx::query("DELETE FROM oauth_clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
@@ -284,7 +297,7 @@ macro_rules! sql_oauth_impl {
                             .bind(scope_set.to_space_delimited())
                             .bind(user.0)
                             .bind(client.as_str())
-                            .fetch_optional(&self.pool)
+                            .fetch_optional(&self.writer)
                             .await?;
                         if let Some(row) = updated {
                             return grant_from_row(&row);
@@ -295,7 +308,7 @@ macro_rules! sql_oauth_impl {
                             .bind(organization)
                             .bind(scope_set.to_space_delimited())
                             .bind(now.as_millis())
-                            .fetch_one(&self.pool)
+                            .fetch_one(&self.writer)
                             .await;
                         match inserted {
                             Ok(row) => return grant_from_row(&row),
@@ -321,7 +334,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<String>>> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     let row = sqlx::query(
                         "UPDATE oauth_grants SET revoked_at = $1
                          WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL RETURNING id",
@@ -351,12 +364,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn touch_grant(&self, id: i64, now: Timestamp) -> StoreResult<()> {
-                    sqlx::query("UPDATE oauth_grants SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used < $1)")
-                        .bind(now.as_millis())
-                        .bind(id)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
+                    touch_grant_on(&self.writer, id, now).await
                 }
 
                 async fn insert_family(&self, family: &TokenFamily) -> StoreResult<()> {
@@ -367,7 +375,7 @@ macro_rules! sql_oauth_impl {
                         .bind(family.grant_id)
                         .bind(family.created.as_millis())
                         .bind(family.revoked_at.map(Timestamp::as_millis))
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -379,7 +387,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn revoke_client_families(&self, client: &ClientId, now: Timestamp) -> StoreResult<u64> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     let result = sqlx::query("UPDATE oauth_families SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
                         .bind(now.as_millis())
                         .bind(client.as_str())
@@ -396,7 +404,7 @@ macro_rules! sql_oauth_impl {
                 }
 
                 async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     let result = sqlx::query("UPDATE oauth_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                         .bind(now.as_millis())
                         .bind(id)
@@ -433,7 +441,7 @@ macro_rules! sql_oauth_impl {
                         .bind(code.created.as_millis())
                         .bind(code.expires_at.as_millis())
                         .bind(code.used_at.map(Timestamp::as_millis))
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -448,13 +456,13 @@ macro_rules! sql_oauth_impl {
                     let result = sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
                         .bind(now.as_millis())
                         .bind(code_hash.as_bytes().as_slice())
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(result.rows_affected() == 1)
                 }
 
                 async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
-                    insert_refresh(&self.pool, token).await
+                    insert_refresh(&self.writer, token).await
                 }
 
                 async fn refresh_token_by_hash(&self, token_hash: &TokenHash) -> StoreResult<Option<RefreshToken>> {
@@ -473,7 +481,7 @@ macro_rules! sql_oauth_impl {
                     use crate::Rotation;
                     use gatehouse_domain::oauth::RefreshVerdict;
                     use gatehouse_domain::oauth::grant::judge_refresh;
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     // A no-op write to the family row: PostgreSQL's row lock, SQLite's write lock. Every
                     // rotation of this family waits here for the one before it to commit.
                     let family = sqlx::query("UPDATE oauth_families SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL")
@@ -524,12 +532,14 @@ macro_rules! sql_oauth_impl {
                         }
                     };
                     insert_refresh(&mut *tx, successor).await?;
+                    // The grant's "last used", in the same commit: one durable write per refresh, not two.
+                    touch_grant_on(&mut *tx, successor.grant_id, now).await?;
                     tx.commit().await?;
                     Ok(outcome)
                 }
 
                 async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     sqlx::query(
                         "INSERT INTO oauth_revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
                     )
@@ -564,7 +574,7 @@ macro_rules! sql_oauth_impl {
                     .bind(session.auth_time.map(Timestamp::as_millis))
                     .bind(session.created.as_millis())
                     .bind(session.expires_at.as_millis())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(())
                 }
@@ -582,7 +592,7 @@ macro_rules! sql_oauth_impl {
                 async fn delete_session(&self, session_hash: &TokenHash) -> StoreResult<()> {
                     sqlx::query("DELETE FROM oauth_sessions WHERE session_hash = $1")
                         .bind(session_hash.as_bytes().as_slice())
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -593,7 +603,7 @@ macro_rules! sql_oauth_impl {
                         .bind(key.private_pkcs8.as_slice())
                         .bind(key.created.as_millis())
                         .bind(key.retire_at.map(Timestamp::as_millis))
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -618,14 +628,14 @@ macro_rules! sql_oauth_impl {
                     let result = sqlx::query("UPDATE oauth_signing_keys SET retire_at = $1 WHERE kid <> $2 AND retire_at IS NULL")
                         .bind(retire_at.as_millis())
                         .bind(kid)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(result.rows_affected())
                 }
 
                 async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()> {
                     let at = now.as_millis();
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     // Used codes are kept until they expire, so that a replay is still recognised as one.
                     sqlx::query("DELETE FROM oauth_codes WHERE expires_at < $1").bind(at).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM oauth_sessions WHERE expires_at < $1").bind(at).execute(&mut *tx).await?;

@@ -12,7 +12,13 @@ use crate::group_commit::{Committer, TOKEN_BATCH};
 /// The embedded default. WAL with `synchronous = FULL`: a commit is on disk before it is acknowledged, so
 /// an acknowledged write survives `kill -9` and power loss.
 pub struct SqliteStore {
+    /// Reads. WAL lets them run beside the writer.
     pub(crate) pool: SqlitePool,
+    /// Every write, on one connection. SQLite admits one writer at a time; two connections that both want
+    /// to write wait for each other in SQLite's busy handler, which sleeps in steps of up to 100 ms and
+    /// so turned a few milliseconds of contention into stalls of hundreds. Queued here instead, writers
+    /// wait in order, and only as long as the write ahead of them takes.
+    pub(crate) writer: SqlitePool,
     /// Token creation goes through one group committer (see `group_commit`).
     pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
 }
@@ -25,10 +31,21 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let tokens = token_committer(pool.clone());
-        Ok(Self { pool, tokens })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        // An in-memory database exists once per connection: readers of their own would see an empty one.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new().max_connections(8).connect_with(options).await?
+        };
+        let tokens = token_committer(writer.clone());
+        Ok(Self { pool, writer, tokens })
     }
 }
 

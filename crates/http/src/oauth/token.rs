@@ -197,8 +197,8 @@ async fn rotate(state: &AppState, client: &OAuthClient, old: &RefreshToken, scop
         }
         Rotation::Revoked => return Err(invalid()),
     }
+    // The store noted the grant's use in the rotation's own commit.
     body["refresh_token"] = json!(secret.reveal());
-    state.store.touch_grant(grant.id, now).await?;
     Ok(body)
 }
 
