@@ -5,8 +5,9 @@ use sqlx::PgPool;
 
 use gatehouse_domain::ApiToken;
 
-use crate::StoreResult;
 use crate::group_commit::{Committer, TOKEN_BATCH};
+use crate::sql_oauth::RotationJob;
+use crate::{Rotation, StoreResult};
 
 /// PostgreSQL (and compatible databases), for several nodes behind one load balancer.
 pub struct PostgresStore {
@@ -15,6 +16,10 @@ pub struct PostgresStore {
     pub(crate) writer: PgPool,
     /// Token creation goes through one group committer (see `group_commit`).
     pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
+    /// None: each rotation is its own transaction, locking only its family's row, because nodes rotate
+    /// concurrently and a batch would hold many families' locks at once. PostgreSQL already shares one
+    /// WAL flush among the commits that arrive together.
+    pub(crate) rotations: Option<Committer<RotationJob, StoreResult<Rotation>>>,
 }
 
 impl PostgresStore {
@@ -28,7 +33,7 @@ impl PostgresStore {
         // apply them exactly once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let tokens = token_committer(pool.clone());
-        Ok(Self { writer: pool.clone(), pool, tokens })
+        Ok(Self { writer: pool.clone(), pool, tokens, rotations: None })
     }
 }
 

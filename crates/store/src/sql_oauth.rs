@@ -3,6 +3,17 @@
 //! Single use is enforced in SQL, not in memory: `UPDATE … SET used_at = $1 WHERE … AND used_at IS NULL`
 //! succeeds for exactly one of several racing nodes, and the caller reads `rows_affected`.
 
+/// One refresh-token rotation, as queued for the store (see `OAuthStore::rotate_refresh_token`).
+pub(crate) struct RotationJob {
+    pub(crate) parent: gatehouse_domain::TokenHash,
+    pub(crate) successor: gatehouse_domain::oauth::RefreshToken,
+    pub(crate) grace_secs: i64,
+    pub(crate) now: gatehouse_domain::Timestamp,
+}
+
+/// The most rotations one transaction takes.
+pub(crate) const ROTATION_BATCH: usize = 128;
+
 pub(crate) const CLIENT_COLUMNS: &str =
     "id, name, description, client_type, secret_hash, redirect_uris, scopes, status, owner_id, allow_refresh, created";
 pub(crate) const GRANT_COLUMNS: &str = "id, user_id, client_id, organization_id, scopes, created, last_used";
@@ -25,6 +36,7 @@ macro_rules! sql_oauth_impl {
 
             use super::*;
             use crate::sql::is_unique_violation;
+            use crate::sql_oauth::RotationJob;
             use crate::sql_oauth::{CLIENT_COLUMNS, CODE_COLUMNS, FAMILY_COLUMNS, GRANT_COLUMNS, REFRESH_COLUMNS};
             use crate::{OAuthStore, Revoked, StoreError, StoreResult};
 
@@ -48,6 +60,103 @@ macro_rules! sql_oauth_impl {
                     .execute(executor)
                     .await?;
                 Ok(())
+            }
+
+            /// One rotation inside the caller's transaction: locks the family, applies the domain's rule to
+            /// the parent as it stands under the lock, and stores the successor when the rule allows.
+            async fn rotate_in(tx: &mut sqlx::Transaction<'_, $db>, job: &RotationJob) -> StoreResult<crate::Rotation> {
+                use crate::Rotation;
+                use gatehouse_domain::oauth::RefreshVerdict;
+                use gatehouse_domain::oauth::grant::judge_refresh;
+                let RotationJob { parent, successor, grace_secs, now } = job;
+                let (grace_secs, now) = (*grace_secs, *now);
+                // A no-op write to the family row: PostgreSQL's row lock, SQLite's write lock. Every
+                // rotation of this family waits here for the one before it to commit.
+                let family = sqlx::query("UPDATE oauth_families SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(&successor.family_id)
+                    .execute(&mut **tx)
+                    .await?;
+                if family.rows_affected() == 0 {
+                    return Ok(Rotation::Revoked);
+                }
+                let sql = format!("SELECT {REFRESH_COLUMNS} FROM oauth_refresh_tokens WHERE token_hash = $1 AND family_id = $2");
+                let row = sqlx::query(&sql)
+                    .bind(parent.as_bytes().as_slice())
+                    .bind(&successor.family_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let Some(row) = row else { return Ok(Rotation::Revoked) };
+                // The domain's rule, applied to the row as it stands under the lock.
+                let outcome = match judge_refresh(&refresh_from_row(&row)?, now, grace_secs) {
+                    RefreshVerdict::Revoked | RefreshVerdict::Expired => return Ok(Rotation::Revoked),
+                    RefreshVerdict::Replay => return Ok(Rotation::Replayed),
+                    RefreshVerdict::Rotate => {
+                        sqlx::query("UPDATE oauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+                            .bind(now.as_millis())
+                            .bind(parent.as_bytes().as_slice())
+                            .execute(&mut **tx)
+                            .await?;
+                        Rotation::Rotated
+                    }
+                    RefreshVerdict::GraceRetry => {
+                        let successor_used = sqlx::query(
+                            "SELECT 1 FROM oauth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
+                        )
+                        .bind(parent.as_bytes().as_slice())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                        if successor_used.is_some() {
+                            return Ok(Rotation::Replayed);
+                        }
+                        sqlx::query(
+                            "UPDATE oauth_refresh_tokens SET revoked_at = $1
+                             WHERE parent_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                        )
+                        .bind(now.as_millis())
+                        .bind(parent.as_bytes().as_slice())
+                        .execute(&mut **tx)
+                        .await?;
+                        Rotation::Retried
+                    }
+                };
+                insert_refresh(&mut **tx, successor).await?;
+                // The grant's "last used", in the same commit: one durable write per refresh, not two.
+                touch_grant_on(&mut **tx, successor.grant_id, now).await?;
+                Ok(outcome)
+            }
+
+            impl $store {
+                /// Group commit for rotations (see `group_commit`): the batch runs one after another in one
+                /// transaction, each inside its own savepoint, so one that fails takes nothing else with
+                /// it, and all of them share one commit. Rotations that see each other's writes is exactly
+                /// what a lock per family would give them anyway: the batch is serial.
+                #[allow(dead_code, reason = "only SQLite batches rotations; see PostgresStore::rotations")]
+                pub(crate) async fn rotate_batch(pool: &sqlx::Pool<$db>, jobs: Vec<RotationJob>) -> Vec<StoreResult<crate::Rotation>> {
+                    let count = jobs.len();
+                    let failed = |error: &StoreError| {
+                        let message = format!("refresh-token batch failed: {error}");
+                        (0..count).map(|_| Err(StoreError::Corrupt(message.clone()))).collect::<Vec<_>>()
+                    };
+                    let mut tx = match pool.begin().await {
+                        Ok(tx) => tx,
+                        Err(error) => return failed(&error.into()),
+                    };
+                    let mut outcomes = Vec::with_capacity(count);
+                    for job in &jobs {
+                        let outcome = async {
+                            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                            let outcome = rotate_in(&mut savepoint, job).await?;
+                            savepoint.commit().await?;
+                            Ok(outcome)
+                        }
+                        .await;
+                        outcomes.push(outcome);
+                    }
+                    match tx.commit().await {
+                        Ok(()) => outcomes,
+                        Err(error) => failed(&error.into()),
+                    }
+                }
             }
 
             /// One refresh-token row, on the pool or inside a transaction.
@@ -478,64 +587,19 @@ macro_rules! sql_oauth_impl {
                     grace_secs: i64,
                     now: Timestamp,
                 ) -> StoreResult<crate::Rotation> {
-                    use crate::Rotation;
-                    use gatehouse_domain::oauth::RefreshVerdict;
-                    use gatehouse_domain::oauth::grant::judge_refresh;
-                    let mut tx = self.writer.begin().await?;
-                    // A no-op write to the family row: PostgreSQL's row lock, SQLite's write lock. Every
-                    // rotation of this family waits here for the one before it to commit.
-                    let family = sqlx::query("UPDATE oauth_families SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL")
-                        .bind(&successor.family_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if family.rows_affected() == 0 {
-                        return Ok(Rotation::Revoked);
+                    let job = RotationJob { parent: *parent, successor: successor.clone(), grace_secs, now };
+                    match &self.rotations {
+                        Some(committer) => committer
+                            .submit(job)
+                            .await
+                            .unwrap_or(Err(StoreError::Unavailable("the refresh-token committer has stopped"))),
+                        None => {
+                            let mut tx = self.writer.begin().await?;
+                            let outcome = rotate_in(&mut tx, &job).await?;
+                            tx.commit().await?;
+                            Ok(outcome)
+                        }
                     }
-                    let sql = format!("SELECT {REFRESH_COLUMNS} FROM oauth_refresh_tokens WHERE token_hash = $1 AND family_id = $2");
-                    let row = sqlx::query(&sql)
-                        .bind(parent.as_bytes().as_slice())
-                        .bind(&successor.family_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let Some(row) = row else { return Ok(Rotation::Revoked) };
-                    // The domain's rule, applied to the row as it stands under the lock.
-                    let outcome = match judge_refresh(&refresh_from_row(&row)?, now, grace_secs) {
-                        RefreshVerdict::Revoked | RefreshVerdict::Expired => return Ok(Rotation::Revoked),
-                        RefreshVerdict::Replay => return Ok(Rotation::Replayed),
-                        RefreshVerdict::Rotate => {
-                            sqlx::query("UPDATE oauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2")
-                                .bind(now.as_millis())
-                                .bind(parent.as_bytes().as_slice())
-                                .execute(&mut *tx)
-                                .await?;
-                            Rotation::Rotated
-                        }
-                        RefreshVerdict::GraceRetry => {
-                            let successor_used = sqlx::query(
-                                "SELECT 1 FROM oauth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
-                            )
-                            .bind(parent.as_bytes().as_slice())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                            if successor_used.is_some() {
-                                return Ok(Rotation::Replayed);
-                            }
-                            sqlx::query(
-                                "UPDATE oauth_refresh_tokens SET revoked_at = $1
-                                 WHERE parent_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                            )
-                            .bind(now.as_millis())
-                            .bind(parent.as_bytes().as_slice())
-                            .execute(&mut *tx)
-                            .await?;
-                            Rotation::Retried
-                        }
-                    };
-                    insert_refresh(&mut *tx, successor).await?;
-                    // The grant's "last used", in the same commit: one durable write per refresh, not two.
-                    touch_grant_on(&mut *tx, successor.grant_id, now).await?;
-                    tx.commit().await?;
-                    Ok(outcome)
                 }
 
                 async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {

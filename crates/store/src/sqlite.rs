@@ -6,8 +6,9 @@ use sqlx::SqlitePool;
 
 use gatehouse_domain::ApiToken;
 
-use crate::StoreResult;
 use crate::group_commit::{Committer, TOKEN_BATCH};
+use crate::sql_oauth::{ROTATION_BATCH, RotationJob};
+use crate::{Rotation, StoreResult};
 
 /// The embedded default. WAL with `synchronous = FULL`: a commit is on disk before it is acknowledged, so
 /// an acknowledged write survives `kill -9` and power loss.
@@ -21,6 +22,8 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     /// Token creation goes through one group committer (see `group_commit`).
     pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
+    /// So do refresh-token rotations: each is a durable write, and SQLite pays one flush per commit.
+    pub(crate) rotations: Option<Committer<RotationJob, StoreResult<Rotation>>>,
 }
 
 impl SqliteStore {
@@ -45,7 +48,8 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(8).connect_with(options).await?
         };
         let tokens = token_committer(writer.clone());
-        Ok(Self { pool, writer, tokens })
+        let rotations = Some(rotation_committer(writer.clone()));
+        Ok(Self { pool, writer, tokens, rotations })
     }
 }
 
@@ -53,6 +57,13 @@ fn token_committer(pool: SqlitePool) -> Committer<ApiToken, StoreResult<ApiToken
     Committer::spawn(TOKEN_BATCH, move |batch| {
         let pool = pool.clone();
         async move { SqliteStore::insert_api_token_batch(&pool, batch).await }
+    })
+}
+
+fn rotation_committer(pool: SqlitePool) -> Committer<RotationJob, StoreResult<Rotation>> {
+    Committer::spawn(ROTATION_BATCH, move |batch| {
+        let pool = pool.clone();
+        async move { SqliteStore::rotate_batch(&pool, batch).await }
     })
 }
 

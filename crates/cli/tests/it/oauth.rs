@@ -1089,6 +1089,43 @@ async fn store_rotates_refresh_tokens_atomically() {
     }
 }
 
+/// Rotations that arrive together may share one transaction (SQLite's group commit). One that fails must
+/// fail alone: its partial work is rolled back and the others are stored.
+#[tokio::test]
+async fn a_failed_rotation_takes_no_other_rotation_with_it() {
+    use gatehouse_store::Rotation;
+    let world = world().await;
+    let store = &world.server.store;
+    let now = world.server.clock.now_ts();
+    let mut parents = Vec::new();
+    for _ in 0..2 {
+        let body = tokens_for(&world, &world.confidential, "user:read").await;
+        let secret = gatehouse_domain::oauth::OpaqueSecret::parse(body["refresh_token"].as_str().unwrap()).unwrap();
+        parents.push(store.refresh_token_by_hash(&secret.hash()).await.unwrap().unwrap());
+    }
+    let successor_of = |parent: &gatehouse_domain::oauth::RefreshToken| {
+        let mut next = parent.clone();
+        next.hash = gatehouse_domain::oauth::OpaqueSecret::generate().hash();
+        next.parent_hash = Some(parent.hash);
+        next
+    };
+    // The first successor reuses the second parent's hash: its insert breaks the primary key.
+    let mut clashing = successor_of(&parents[0]);
+    clashing.hash = parents[1].hash;
+    let good = successor_of(&parents[1]);
+    let (failed, rotated) = tokio::join!(
+        store.rotate_refresh_token(&parents[0].hash, &clashing, 30, now),
+        store.rotate_refresh_token(&parents[1].hash, &good, 30, now),
+    );
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(rotated.unwrap(), Rotation::Rotated);
+    assert!(store.refresh_token_by_hash(&good.hash).await.unwrap().is_some(), "the good rotation was stored");
+    let untouched = store.refresh_token_by_hash(&parents[0].hash).await.unwrap().unwrap();
+    assert_eq!(untouched.used_at, None, "the failed rotation's partial work was rolled back");
+    let retry = successor_of(&parents[0]);
+    assert_eq!(store.rotate_refresh_token(&parents[0].hash, &retry, 30, now).await.unwrap(), Rotation::Rotated);
+}
+
 #[tokio::test]
 async fn login_is_throttled_per_client_address_across_accounts() {
     let world = world().await;
