@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub refresh_grace_secs: Option<i64>,
     /// Whether public clients get refresh tokens (default false, as at Make).
     pub public_client_refresh_tokens: Option<bool>,
+    /// What signs OAuth access tokens: "RS256" (default) or "ES256". ID tokens are always RS256.
+    pub access_token_algorithm: Option<String>,
     pub revocation_poll_ms: Option<u64>,
 }
 
@@ -74,6 +76,7 @@ pub fn resolve_oauth(
     access_token_lifetime: Option<i64>,
     refresh_grace: Option<i64>,
     public_refresh: Option<bool>,
+    access_token_algorithm: Option<String>,
     file: &FileConfig,
 ) -> Result<gatehouse_domain::oauth::OAuthSettings, ConfigError> {
     let mut settings = gatehouse_domain::oauth::OAuthSettings::default();
@@ -91,6 +94,10 @@ pub fn resolve_oauth(
     }
     if let Some(allow) = public_refresh.or(file.public_client_refresh_tokens) {
         settings.public_clients_get_refresh_tokens = allow;
+    }
+    if let Some(name) = access_token_algorithm.or_else(|| file.access_token_algorithm.clone()) {
+        settings.access_token_algorithm = gatehouse_domain::oauth::jose::SigningAlgorithm::parse(&name)
+            .ok_or(ConfigError::OAuth("the access-token algorithm must be RS256 or ES256"))?;
     }
     Ok(settings)
 }
@@ -120,6 +127,22 @@ mod tests {
         assert_eq!(resolve_issuer(Some("https://auth.example.com/".into()), &FileConfig::default(), listen).unwrap(), "https://auth.example.com");
         assert!(resolve_issuer(Some("auth.example.com".into()), &FileConfig::default(), listen).is_err());
         assert_eq!(host_of("https://auth.example.com/x"), "auth.example.com");
+    }
+
+    #[test]
+    fn the_access_token_algorithm_is_rs256_unless_es256_is_chosen() {
+        use gatehouse_domain::oauth::jose::SigningAlgorithm;
+        let file = FileConfig::default();
+        assert_eq!(resolve_oauth(None, None, None, None, &file).unwrap().access_token_algorithm, SigningAlgorithm::Rs256);
+        let file = FileConfig { access_token_algorithm: Some("ES256".into()), ..FileConfig::default() };
+        assert_eq!(resolve_oauth(None, None, None, None, &file).unwrap().access_token_algorithm, SigningAlgorithm::Es256);
+        assert_eq!(
+            resolve_oauth(None, None, None, Some("RS256".into()), &file).unwrap().access_token_algorithm,
+            SigningAlgorithm::Rs256,
+            "the flag wins over the file"
+        );
+        assert!(resolve_oauth(None, None, None, Some("HS256".into()), &file).is_err(), "no shared-secret algorithms");
+        assert!(resolve_oauth(None, None, None, Some("none".into()), &file).is_err());
     }
 
     #[test]

@@ -148,8 +148,13 @@ enum ClientCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Add a new signing key. The old ones stop signing and stay published until their tokens expire.
-    Rotate,
+    /// Add new signing keys (RS256, and ES256 when access tokens use it). The old ones stop signing and
+    /// stay published until their tokens expire.
+    Rotate {
+        /// The access-token algorithm the servers run with (RS256 or ES256), when not in the config file.
+        #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_ALGORITHM")]
+        access_token_algorithm: Option<String>,
+    },
     /// List the signing keys.
     List,
 }
@@ -171,6 +176,10 @@ struct ServeArgs {
     /// Give public OAuth clients refresh tokens (Make gives them none).
     #[arg(long, env = "GATEHOUSE_PUBLIC_CLIENT_REFRESH_TOKENS")]
     public_client_refresh_tokens: Option<bool>,
+    /// What signs OAuth access tokens: RS256 (default; every RFC 9068 resource server accepts it) or ES256
+    /// (much faster to sign). ID tokens are always RS256.
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_ALGORITHM")]
+    access_token_algorithm: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -381,7 +390,13 @@ async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     }
 
     let flush_secs = context.file.last_used_flush_secs.unwrap_or(5).max(1);
-    let oauth = config::resolve_oauth(args.access_token_lifetime, args.refresh_grace, args.public_client_refresh_tokens, &context.file)?;
+    let oauth = config::resolve_oauth(
+        args.access_token_lifetime,
+        args.refresh_grace,
+        args.public_client_refresh_tokens,
+        args.access_token_algorithm,
+        &context.file,
+    )?;
     let state = server::state(context.store.clone(), context.clock.clone(), ServerConfig { zone: context.zone.clone(), issuer, oauth });
     let cadence = server::Cadence {
         flush_every: Duration::from_secs(flush_secs),
@@ -681,15 +696,18 @@ async fn client(global: &Global, command: ClientCommand) -> CliResult {
 async fn keys(global: &Global, command: KeysCommand) -> CliResult {
     let context = Context::open(global, None).await?;
     match command {
-        KeysCommand::Rotate => {
-            let settings = config::resolve_oauth(None, None, None, &context.file)?;
-            let kid = gatehouse_http::oauth::runtime::rotate_keys(&context.store, context.clock.now(), &settings)
+        KeysCommand::Rotate { access_token_algorithm } => {
+            let settings = config::resolve_oauth(None, None, None, access_token_algorithm, &context.file)?;
+            let kids = gatehouse_http::oauth::runtime::rotate_keys(&context.store, context.clock.now(), &settings)
                 .await
                 .map_err(|error| CliError(format!("key rotation failed: {error:?}")))?;
             if context.json {
-                println!("{}", json!({ "kid": kid }));
+                // `kid` is the RS256 key's, as before ES256 existed; `kids` lists every new key.
+                println!("{}", json!({ "kid": kids[0], "kids": kids }));
             } else {
-                println!("{kid}");
+                for kid in &kids {
+                    println!("{kid}");
+                }
             }
         }
         KeysCommand::List => {

@@ -268,7 +268,7 @@ pub trait OAuthStore: Send + Sync {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Stops every other unretired key from signing; each stays trusted until `retire_at`.
-    async fn retire_signing_keys_except(&self, kid: &str, retire_at: Timestamp) -> StoreResult<u64>;
+    async fn retire_signing_keys_except(&self, kids: &[String], retire_at: Timestamp) -> StoreResult<u64>;
 
     /// Deletes expired codes, sessions and revocation records, and keys past retirement.
     async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()>;

@@ -688,13 +688,18 @@ macro_rules! sql_oauth_impl {
                         .collect()
                 }
 
-                async fn retire_signing_keys_except(&self, kid: &str, retire_at: Timestamp) -> StoreResult<u64> {
-                    let result = sqlx::query("UPDATE oauth_signing_keys SET retire_at = $1 WHERE kid <> $2 AND retire_at IS NULL")
-                        .bind(retire_at.as_millis())
-                        .bind(kid)
-                        .execute(&self.writer)
-                        .await?;
-                    Ok(result.rows_affected())
+                async fn retire_signing_keys_except(&self, kids: &[String], retire_at: Timestamp) -> StoreResult<u64> {
+                    let kept: Vec<String> = (0..kids.len()).map(|index| format!("${}", index + 2)).collect();
+                    let sql = if kept.is_empty() {
+                        "UPDATE oauth_signing_keys SET retire_at = $1 WHERE retire_at IS NULL".to_string()
+                    } else {
+                        format!("UPDATE oauth_signing_keys SET retire_at = $1 WHERE retire_at IS NULL AND kid NOT IN ({})", kept.join(", "))
+                    };
+                    let mut query = sqlx::query(&sql).bind(retire_at.as_millis());
+                    for kid in kids {
+                        query = query.bind(kid);
+                    }
+                    Ok(query.execute(&self.writer).await?.rows_affected())
                 }
 
                 async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()> {

@@ -48,13 +48,18 @@ impl TestServer {
     }
 
     pub async fn start_in_zone(zone: &str) -> Self {
+        Self::start_configured(zone, gatehouse_domain::oauth::OAuthSettings::default()).await
+    }
+
+    pub async fn start_configured(zone: &str, oauth: gatehouse_domain::oauth::OAuthSettings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(&dir).await;
         let store = gatehouse_store::open(&database_url).await.expect("open store");
         let clock = MockClock::new(START);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let config = ServerConfig::new(zone, base.clone());
+        let mut config = ServerConfig::new(zone, base.clone());
+        config.oauth = oauth;
         let state = server::state(store.clone(), Arc::new(clock.clone()), config);
         // A long flush interval: tests flush by hand, to observe that uses are batched.
         let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };

@@ -65,7 +65,10 @@ async fn client(server: &TestServer, owner: UserId, kind: &str, scopes: &[&str])
 }
 
 async fn world() -> World {
-    let server = TestServer::start().await;
+    world_on(TestServer::start().await).await
+}
+
+async fn world_on(server: TestServer) -> World {
     let email = "ada@example.com".to_string();
     let hash = password::hash(PASSWORD);
     let user = server.store.create_user(&NewUser::new("Ada", &email, Some(hash), false).unwrap(), server.clock.now_ts()).await.unwrap();
@@ -744,7 +747,9 @@ async fn key_rotation_keeps_the_old_key_published_until_its_tokens_expire() {
     let body = tokens_for(&world, &world.confidential, "user:read").await;
     let access = body["access_token"].as_str().unwrap();
     let settings = world.server.state().config.oauth.clone();
-    let kid = gatehouse_http::oauth::runtime::rotate_keys(&world.server.store, world.server.clock.now_ts(), &settings).await.unwrap();
+    let kids = gatehouse_http::oauth::runtime::rotate_keys(&world.server.store, world.server.clock.now_ts(), &settings).await.unwrap();
+    assert_eq!(kids.len(), 1, "RS256 alone by default");
+    let kid = &kids[0];
     world.server.state().oauth.reload_keys().await.unwrap();
     let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
@@ -755,6 +760,44 @@ async fn key_rotation_keeps_the_old_key_published_until_its_tokens_expire() {
     world.server.state().oauth.reload_keys().await.unwrap();
     let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+}
+
+/// RFC 9068 §2.1 lets the server choose the access tokens' algorithm (RS256 must merely be supported). With
+/// ES256 chosen, access tokens are ES256 under a published P-256 key, ID tokens stay RS256 (Make), and both
+/// kinds are accepted where they were before; rotation renews both keys.
+#[tokio::test]
+async fn rfc9068_2_1_es256_access_tokens_when_chosen_with_rs256_id_tokens() {
+    let settings = gatehouse_domain::oauth::OAuthSettings {
+        access_token_algorithm: gatehouse_domain::oauth::jose::SigningAlgorithm::Es256,
+        ..Default::default()
+    };
+    let world = world_on(TestServer::start_configured(crate::harness::ZONE, settings.clone()).await).await;
+    let body = tokens_for(&world, &world.confidential, "openid user:read").await;
+    let access = body["access_token"].as_str().unwrap();
+    let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
+    let keys = jwks["keys"].as_array().unwrap();
+    let access_header = header_of(access);
+    assert_eq!(access_header["alg"], "ES256");
+    let signer = keys.iter().find(|key| key["kid"] == access_header["kid"]).expect("the access token's key is published");
+    assert_eq!((signer["kty"].as_str(), signer["crv"].as_str()), (Some("EC"), Some("P-256")));
+    let id_header = header_of(body["id_token"].as_str().unwrap());
+    assert_eq!(id_header["alg"], "RS256", "ID tokens stay RS256");
+    assert!(keys.iter().any(|key| key["kid"] == id_header["kid"] && key["kty"] == "RSA"));
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200);
+    let response = client_post(&world, "/oauth/v2/introspect", &world.confidential, &[("token", access)]).await;
+    let (_, introspected) = json(response).await;
+    assert_eq!(introspected["active"], true);
+    let (status, refreshed) = refresh(&world, body["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(header_of(refreshed["access_token"].as_str().unwrap())["alg"], "ES256");
+    let kids = gatehouse_http::oauth::runtime::rotate_keys(&world.server.store, world.server.clock.now_ts(), &settings).await.unwrap();
+    assert_eq!(kids.len(), 2, "one new key per algorithm in use");
+    world.server.state().oauth.reload_keys().await.unwrap();
+    let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 4, "old keys stay published until their tokens expire");
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200, "tokens signed before rotation still verify");
+    let newer = tokens_for(&world, &world.confidential, "openid user:read").await;
+    assert!(kids.iter().any(|kid| header_of(newer["access_token"].as_str().unwrap())["kid"] == kid.as_str()));
 }
 
 #[tokio::test]

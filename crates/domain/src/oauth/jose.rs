@@ -1,12 +1,14 @@
-//! JOSE: RS256 keys, the JWKS, and signing and verifying RFC 9068 access tokens and OIDC ID tokens.
+//! JOSE: signing keys, the JWKS, and signing and verifying RFC 9068 access tokens and OIDC ID tokens.
 //!
-//! RSA keys are generated and used through aws-lc-rs (via `jsonwebtoken`'s `aws_lc_rs` backend), which
-//! avoids the pure-Rust `rsa` crate's timing advisory. `exp` is checked here against our [`Clock`]'s time
+//! ID tokens are RS256 (Make documents only RS256). Access tokens are RS256 by default, which every
+//! RFC 9068 resource server must support (§2.1); an operator may choose ES256 for them, which signs many
+//! times faster. Keys are generated and used through aws-lc-rs (via `jsonwebtoken`'s `aws_lc_rs`
+//! backend), which avoids the pure-Rust `rsa` crate's timing advisory. `exp` is checked here against our [`Clock`]'s time
 //! rather than by `jsonwebtoken` against the wall clock, so that tests control expiry.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -37,39 +39,139 @@ pub enum JoseError {
     Invalid(&'static str),
 }
 
-/// A new RSA-2048 key. Its `kid` is the RFC 7638 thumbprint of its public JWK.
+/// The JWS algorithms Gatehouse signs with (RFC 7518 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, on RSA-2048 keys.
+    Rs256,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+}
+
+impl SigningAlgorithm {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "RS256" => Some(Self::Rs256),
+            "ES256" => Some(Self::Es256),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+        }
+    }
+
+    fn jwa(self) -> Algorithm {
+        match self {
+            Self::Rs256 => Algorithm::RS256,
+            Self::Es256 => Algorithm::ES256,
+        }
+    }
+}
+
+/// A new RSA-2048 key for RS256. Its `kid` is the RFC 7638 thumbprint of its public JWK.
 pub fn generate_signing_key(now: Timestamp) -> Result<SigningKeyRecord, JoseError> {
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| JoseError::KeyGeneration)?;
-    let der = pair.as_der().map_err(|_| JoseError::KeyGeneration)?;
-    let (n, e) = public_components(&pair);
-    Ok(SigningKeyRecord { kid: thumbprint(&n, &e), private_pkcs8: der.as_ref().to_vec(), created: now, retire_at: None })
+    generate_signing_key_for(SigningAlgorithm::Rs256, now)
 }
 
-fn public_components(pair: &KeyPair) -> (String, String) {
-    let public = pair.public_key();
-    (
-        URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-        URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-    )
+/// A new key for `algorithm`. Its `kid` is the RFC 7638 thumbprint of its public JWK.
+pub fn generate_signing_key_for(algorithm: SigningAlgorithm, now: Timestamp) -> Result<SigningKeyRecord, JoseError> {
+    let private_pkcs8 = match algorithm {
+        SigningAlgorithm::Rs256 => {
+            let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| JoseError::KeyGeneration)?;
+            pair.as_der().map_err(|_| JoseError::KeyGeneration)?.as_ref().to_vec()
+        }
+        SigningAlgorithm::Es256 => {
+            let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| JoseError::KeyGeneration)?;
+            pair.to_pkcs8v1().map_err(|_| JoseError::KeyGeneration)?.as_ref().to_vec()
+        }
+    };
+    let public = PublicJwk::of_pkcs8(&private_pkcs8)?;
+    Ok(SigningKeyRecord { kid: public.thumbprint(), private_pkcs8, created: now, retire_at: None })
 }
 
-/// RFC 7638 §3.2: SHA-256 over the required members in lexicographic order, without whitespace.
-fn thumbprint(n: &str, e: &str) -> String {
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+/// The public half of a stored key, as JWK members (RFC 7517, RFC 7518 §6).
+enum PublicJwk {
+    Rsa { n: String, e: String },
+    Ec { x: String, y: String },
+}
+
+impl PublicJwk {
+    /// Reads a stored PKCS#8 private key: RSA, or ECDSA P-256.
+    fn of_pkcs8(der: &[u8]) -> Result<Self, JoseError> {
+        if let Ok(pair) = KeyPair::from_pkcs8(der) {
+            let public = pair.public_key();
+            return Ok(Self::Rsa {
+                n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+                e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+            });
+        }
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|_| JoseError::BadKey("neither an RSA nor a P-256 PKCS#8 key".into()))?;
+        // SEC 1 §2.3.3 uncompressed point: 0x04, then x and y, 32 bytes each.
+        let point = pair.public_key().as_ref();
+        if point.len() != 65 || point[0] != 4 {
+            return Err(JoseError::BadKey("unexpected P-256 public key encoding".into()));
+        }
+        Ok(Self::Ec { x: URL_SAFE_NO_PAD.encode(&point[1..33]), y: URL_SAFE_NO_PAD.encode(&point[33..65]) })
+    }
+
+    fn algorithm(&self) -> SigningAlgorithm {
+        match self {
+            Self::Rsa { .. } => SigningAlgorithm::Rs256,
+            Self::Ec { .. } => SigningAlgorithm::Es256,
+        }
+    }
+
+    /// RFC 7638 §3.2: SHA-256 over the required members in lexicographic order, without whitespace.
+    fn thumbprint(&self) -> String {
+        let canonical = match self {
+            Self::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
+            Self::Ec { x, y } => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+        };
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    fn decoding_key(&self) -> Result<DecodingKey, JoseError> {
+        match self {
+            Self::Rsa { n, e } => DecodingKey::from_rsa_components(n, e),
+            Self::Ec { x, y } => DecodingKey::from_ec_components(x, y),
+        }
+        .map_err(|e| JoseError::BadKey(e.to_string()))
+    }
+
+    fn encoding_key(&self, der: &[u8]) -> Result<EncodingKey, JoseError> {
+        match self {
+            // jsonwebtoken's aws-lc backend takes PKCS#1; its PEM reader unwraps PKCS#8 for us.
+            Self::Rsa { .. } => EncodingKey::from_rsa_pem(pkcs8_pem(der).as_bytes()).map_err(|e| JoseError::BadKey(e.to_string())),
+            Self::Ec { .. } => Ok(EncodingKey::from_ec_der(der)),
+        }
+    }
+
+    fn to_jwk(&self, kid: &str) -> serde_json::Value {
+        match self {
+            Self::Rsa { n, e } => serde_json::json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e }),
+            Self::Ec { x, y } => {
+                serde_json::json!({ "kty": "EC", "use": "sig", "alg": "ES256", "kid": kid, "crv": "P-256", "x": x, "y": y })
+            }
+        }
+    }
 }
 
 struct LoadedKey {
     kid: String,
-    n: String,
-    e: String,
+    public: PublicJwk,
+    algorithm: SigningAlgorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     created: Timestamp,
     retire_at: Option<Timestamp>,
 }
 
-/// The keys currently trusted, newest first. The newest unretired key signs.
+/// The keys currently trusted, newest first. For each algorithm, the newest unretired key signs.
 pub struct KeyRing {
     keys: Vec<LoadedKey>,
 }
@@ -82,18 +184,13 @@ impl KeyRing {
             if record.retire_at.is_some_and(|at| at <= now) {
                 continue;
             }
-            let pair = KeyPair::from_pkcs8(&record.private_pkcs8).map_err(|e| JoseError::BadKey(e.to_string()))?;
-            let (n, e) = public_components(&pair);
-            // jsonwebtoken's aws-lc backend takes PKCS#1; its PEM reader unwraps PKCS#8 for us.
-            let pem = pkcs8_pem(&record.private_pkcs8);
-            let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| JoseError::BadKey(e.to_string()))?;
-            let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|e| JoseError::BadKey(e.to_string()))?;
+            let public = PublicJwk::of_pkcs8(&record.private_pkcs8)?;
             keys.push(LoadedKey {
                 kid: record.kid.clone(),
-                n,
-                e,
-                encoding,
-                decoding,
+                algorithm: public.algorithm(),
+                encoding: public.encoding_key(&record.private_pkcs8)?,
+                decoding: public.decoding_key()?,
+                public,
                 created: record.created,
                 retire_at: record.retire_at,
             });
@@ -106,27 +203,29 @@ impl KeyRing {
         self.keys.iter().map(|k| k.kid.as_str()).collect()
     }
 
-    pub fn has_signing_key(&self) -> bool {
-        self.signing_key().is_some()
+    /// Whether some unretired key signs with `algorithm`.
+    pub fn can_sign(&self, algorithm: SigningAlgorithm) -> bool {
+        self.signing_key(algorithm).is_some()
     }
 
-    fn signing_key(&self) -> Option<&LoadedKey> {
-        self.keys.iter().find(|k| k.retire_at.is_none())
+    fn signing_key(&self, algorithm: SigningAlgorithm) -> Option<&LoadedKey> {
+        self.keys.iter().find(|k| k.retire_at.is_none() && k.algorithm == algorithm)
     }
 
     /// The public JWK Set (RFC 7517 §5), every trusted key with its `kid`.
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<serde_json::Value> = self
-            .keys
-            .iter()
-            .map(|k| serde_json::json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid, "n": k.n, "e": k.e }))
-            .collect();
+        let keys: Vec<serde_json::Value> = self.keys.iter().map(|k| k.public.to_jwk(&k.kid)).collect();
         serde_json::json!({ "keys": keys })
     }
 
+    /// Signs with RS256, as ID tokens always are.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
-        let key = self.signing_key().ok_or(JoseError::NoKey)?;
-        let mut header = Header::new(Algorithm::RS256);
+        self.sign_with(SigningAlgorithm::Rs256, typ, claims)
+    }
+
+    pub fn sign_with<T: Serialize>(&self, algorithm: SigningAlgorithm, typ: &str, claims: &T) -> Result<String, JoseError> {
+        let key = self.signing_key(algorithm).ok_or(JoseError::NoKey)?;
+        let mut header = Header::new(algorithm.jwa());
         header.typ = Some(typ.to_string());
         header.kid = Some(key.kid.clone());
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| JoseError::Signing(e.to_string()))
@@ -144,8 +243,8 @@ impl KeyRing {
     ) -> Result<T, JoseError> {
         // `decode_header` refuses `alg: none` and every algorithm name it does not know.
         let header = jsonwebtoken::decode_header(token).map_err(|_| JoseError::Invalid("malformed header"))?;
-        if header.alg != Algorithm::RS256 {
-            return Err(JoseError::Invalid("algorithm is not RS256"));
+        if header.alg != Algorithm::RS256 && header.alg != Algorithm::ES256 {
+            return Err(JoseError::Invalid("algorithm is neither RS256 nor ES256"));
         }
         let typ_ok = header.typ.as_deref().is_some_and(|typ| {
             typ.eq_ignore_ascii_case(expected_typ) || typ.eq_ignore_ascii_case(&format!("application/{expected_typ}"))
@@ -155,7 +254,12 @@ impl KeyRing {
         }
         let kid = header.kid.ok_or(JoseError::Invalid("no kid"))?;
         let key = self.keys.iter().find(|k| k.kid == kid).ok_or(JoseError::Invalid("unknown kid"))?;
-        let mut validation = Validation::new(Algorithm::RS256);
+        // The key decides the algorithm, never the token: a header naming another one is refused (RFC 8725
+        // §3.1), so no token can make a key be used with an algorithm it was not made for.
+        if header.alg != key.algorithm.jwa() {
+            return Err(JoseError::Invalid("algorithm does not match the key"));
+        }
+        let mut validation = Validation::new(key.algorithm.jwa());
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.required_spec_claims.clear();
@@ -305,6 +409,47 @@ mod tests {
         payload.scope = "admin:write".into();
         let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap()), parts[2]);
         assert!(ring.verify::<AccessTokenClaims>(&tampered, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now).is_err());
+    }
+
+    #[test]
+    fn es256_keys_sign_verify_and_publish_an_ec_jwk() {
+        let rsa = generate_signing_key(Timestamp::from_millis(0)).unwrap();
+        let ec = generate_signing_key_for(SigningAlgorithm::Es256, Timestamp::from_millis(0)).unwrap();
+        let ring = KeyRing::load(&[rsa.clone(), ec.clone()], Timestamp::from_millis(0)).unwrap();
+        assert!(ring.can_sign(SigningAlgorithm::Rs256) && ring.can_sign(SigningAlgorithm::Es256));
+        let token = ring.sign_with(SigningAlgorithm::Es256, ACCESS_TOKEN_TYP, &claims(100)).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::ES256, Some(ec.kid.as_str())));
+        let now = Timestamp::from_millis(0);
+        let back: AccessTokenClaims = ring.verify(&token, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now).unwrap();
+        assert_eq!(back.jti, "j");
+        let jwks = ring.jwks();
+        let ec_jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == ec.kid.as_str()).unwrap();
+        assert_eq!((ec_jwk["kty"].as_str(), ec_jwk["crv"].as_str(), ec_jwk["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
+        assert_eq!(URL_SAFE_NO_PAD.decode(ec_jwk["x"].as_str().unwrap()).unwrap().len(), 32);
+        // ID tokens stay RS256 whatever signs access tokens.
+        let id = ring.sign(ID_TOKEN_TYP, &claims(100)).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&id).unwrap().alg, Algorithm::RS256);
+    }
+
+    /// RFC 8725 §3.1: the key, not the token's header, decides the algorithm.
+    #[test]
+    fn a_header_naming_another_algorithm_than_its_keys_is_refused() {
+        let rsa = generate_signing_key(Timestamp::from_millis(0)).unwrap();
+        let ec = generate_signing_key_for(SigningAlgorithm::Es256, Timestamp::from_millis(0)).unwrap();
+        let ring = KeyRing::load(&[rsa.clone(), ec], Timestamp::from_millis(0)).unwrap();
+        let token = ring.sign_with(SigningAlgorithm::Es256, ACCESS_TOKEN_TYP, &claims(100)).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        // The ES256 signature under a header that claims RS256 with the RSA key's kid.
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{}"}}"#, rsa.kid));
+        let swapped = format!("{header}.{}.{}", parts[1], parts[2]);
+        let now = Timestamp::from_millis(0);
+        assert!(ring.verify::<AccessTokenClaims>(&swapped, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now).is_err());
+        // And an RS256 header over the EC key's kid.
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{}"}}"#, ring.kids().iter().find(|k| **k != rsa.kid).unwrap()));
+        let mislabelled = format!("{header}.{}.{}", parts[1], parts[2]);
+        let refused = ring.verify::<AccessTokenClaims>(&mislabelled, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now);
+        assert!(matches!(refused, Err(JoseError::Invalid("algorithm does not match the key"))), "{:?}", refused.err());
     }
 
     #[test]

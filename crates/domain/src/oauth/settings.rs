@@ -1,5 +1,7 @@
 //! Lifetimes and switches of the authorization server. Defaults follow Make's documented values.
 
+use super::jose::SigningAlgorithm;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthSettings {
     /// Make documents 5 minutes (its examples show `expires_in: 3600`; see docs/compatibility.md).
@@ -16,6 +18,9 @@ pub struct OAuthSettings {
     pub public_clients_get_refresh_tokens: bool,
     /// Browser sessions at the authorization endpoint.
     pub session_ttl_secs: i64,
+    /// What signs access tokens. RS256 by default: every RFC 9068 resource server must accept it (§2.1).
+    /// ID tokens are RS256 whatever this says.
+    pub access_token_algorithm: SigningAlgorithm,
 }
 
 impl Default for OAuthSettings {
@@ -28,6 +33,7 @@ impl Default for OAuthSettings {
             refresh_grace_secs: 30,
             public_clients_get_refresh_tokens: false,
             session_ttl_secs: 12 * 3600,
+            access_token_algorithm: SigningAlgorithm::Rs256,
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn access_token(runtime: &OAuthRuntime, ring: &gatehouse_domain::oauth::jose
     };
     // A JWT starts with "eyJ" and has two dots: it can never match the SDK's UUIDv4 pattern, so the SDK
     // always sends it as Bearer.
-    let token = ring.sign(ACCESS_TOKEN_TYP, &claims)?;
+    let token = ring.sign_with(runtime.settings.access_token_algorithm, ACCESS_TOKEN_TYP, &claims)?;
     Ok((token, claims))
 }
 

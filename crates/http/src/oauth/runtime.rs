@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gatehouse_domain::oauth::jose::{
-    ACCESS_TOKEN_TYP, AccessTokenClaims, Expiring, JoseError, KeyRing, generate_signing_key,
+    ACCESS_TOKEN_TYP, AccessTokenClaims, Expiring, JoseError, KeyRing, SigningAlgorithm, generate_signing_key_for,
 };
 use gatehouse_domain::oauth::{ClientId, OAuthClient, OAuthSettings};
 use gatehouse_domain::{Clock, ScopeSet, Timestamp, TokenHash, UserId};
@@ -138,18 +138,31 @@ impl OAuthRuntime {
     pub async fn reload_keys(&self) -> Result<Arc<KeyRing>, TokenCheck> {
         let mut slot = self.keys.write().await;
         let now = self.clock.now();
-        let mut records = self.store.signing_keys().await?;
-        if !records.iter().any(|key| key.retire_at.is_none()) {
-            // First start (or every key retired): make one. Two nodes doing this at once each add a key;
-            // both are published and both verify, so the race is harmless.
-            let key = generate_signing_key(now)?;
-            self.store.insert_signing_key(&key).await?;
-            tracing::info!(kid = %key.kid, "generated a new signing key");
-            records = self.store.signing_keys().await?;
+        let records = self.store.signing_keys().await?;
+        let mut ring = KeyRing::load(&records, now)?;
+        // First start (or every key of an algorithm retired, or ES256 newly chosen): make the keys that are
+        // missing. Two nodes doing this at once each add a key; both are published and both verify, so the
+        // race is harmless.
+        let mut added = false;
+        for algorithm in self.signing_algorithms() {
+            if !ring.can_sign(algorithm) {
+                let key = generate_signing_key_for(algorithm, now)?;
+                self.store.insert_signing_key(&key).await?;
+                tracing::info!(kid = %key.kid, algorithm = algorithm.name(), "generated a new signing key");
+                added = true;
+            }
         }
-        let ring = Arc::new(KeyRing::load(&records, now)?);
+        if added {
+            ring = KeyRing::load(&self.store.signing_keys().await?, now)?;
+        }
+        let ring = Arc::new(ring);
         *slot = Some((ring.clone(), Instant::now()));
         Ok(ring)
+    }
+
+    /// The algorithms this node signs with: RS256 for ID tokens, and the access tokens' choice.
+    fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
+        signing_algorithms(&self.settings)
     }
 
     /// Verifies a JWT of the given `typ`, reloading the keys once if its `kid` is unknown here.
@@ -264,13 +277,25 @@ impl OAuthRuntime {
     }
 }
 
-/// Rotates the signing key: a new key signs from now on; the others stop signing and stay published until
-/// every token they signed has expired.
-pub async fn rotate_keys(store: &DynStore, now: Timestamp, settings: &OAuthSettings) -> Result<String, TokenCheck> {
-    let key = generate_signing_key(now)?;
-    store.insert_signing_key(&key).await?;
-    store.retire_signing_keys_except(&key.kid, now.plus_secs(settings.key_retirement_secs())).await?;
-    Ok(key.kid)
+fn signing_algorithms(settings: &OAuthSettings) -> Vec<SigningAlgorithm> {
+    let mut algorithms = vec![SigningAlgorithm::Rs256];
+    if settings.access_token_algorithm != SigningAlgorithm::Rs256 {
+        algorithms.push(settings.access_token_algorithm);
+    }
+    algorithms
+}
+
+/// Rotates the signing keys: new keys (one per algorithm in use) sign from now on; the others stop signing
+/// and stay published until every token they signed has expired. Returns the new keys' ids.
+pub async fn rotate_keys(store: &DynStore, now: Timestamp, settings: &OAuthSettings) -> Result<Vec<String>, TokenCheck> {
+    let mut kids = Vec::new();
+    for algorithm in signing_algorithms(settings) {
+        let key = generate_signing_key_for(algorithm, now)?;
+        store.insert_signing_key(&key).await?;
+        kids.push(key.kid);
+    }
+    store.retire_signing_keys_except(&kids, now.plus_secs(settings.key_retirement_secs())).await?;
+    Ok(kids)
 }
 
 /// Failed logins per account and per client address, in a sliding window. In memory: each node throttles
