@@ -176,15 +176,28 @@ async fn seed_refresh(args: RefreshArgs) -> Result<(), Box<dyn std::error::Error
     let mut connection = SqliteConnection::connect_with(&options).await?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     let mut transaction = connection.begin().await?;
-    let grant_id: i64 = sqlx::query_scalar(
-        "INSERT INTO oauth_grants (user_id, client_id, organization_id, scopes, created) VALUES (?, ?, NULL, ?, ?) RETURNING id",
+    // One live consent per user and client (a unique index says so): reuse it when an earlier pool made it.
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL",
     )
     .bind(args.user_id)
     .bind(&args.client_id)
-    .bind(&args.scopes)
-    .bind(now)
-    .fetch_one(&mut *transaction)
+    .fetch_optional(&mut *transaction)
     .await?;
+    let grant_id: i64 = match live {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO oauth_grants (user_id, client_id, organization_id, scopes, created) VALUES (?, ?, NULL, ?, ?) RETURNING id",
+            )
+            .bind(args.user_id)
+            .bind(&args.client_id)
+            .bind(&args.scopes)
+            .bind(now)
+            .fetch_one(&mut *transaction)
+            .await?
+        }
+    };
     let mut tokens = std::io::BufWriter::new(std::fs::File::create(&args.token_file)?);
     let mut done = 0;
     while done < args.count {
