@@ -14,16 +14,16 @@ use moka::sync::Cache;
 
 use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
-use crate::oauth::runtime::{OAuthRuntime, TokenCheck};
+use crate::oauth::runtime::{OAuthRuntime, TokenCheck, VerifiedAccessToken};
 use crate::usage::{UsageCell, UsageRecorder};
 
 /// How the caller authenticated, as `current-authorization` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum AuthMethod {
     /// An API token, identified by its per-user key.
     ApiToken { created: Timestamp },
-    /// An OAuth access token (RFC 9068), issued to a client.
-    OAuth { client_id: String, jti: String },
+    /// An OAuth access token (RFC 9068), issued to a client: its verified claims, shared with the cache.
+    OAuth { token: Arc<VerifiedAccessToken> },
 }
 
 impl AuthMethod {
@@ -237,7 +237,7 @@ impl Authenticator {
                     user_id: principal.user_id,
                     scopes: verified.scopes,
                     is_admin: principal.is_admin,
-                    method: AuthMethod::OAuth { client_id: claims.client_id.clone(), jti: claims.jti.clone() },
+                    method: AuthMethod::OAuth { token: verified.clone() },
                     organizations,
                     authorization_body: self.rendered.for_scopes(AuthMethod::OAUTH_USED, verified.scopes),
                 })

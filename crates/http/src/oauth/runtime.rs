@@ -71,6 +71,29 @@ pub struct VerifiedAccessToken {
     pub scopes: ScopeSet,
 }
 
+/// A verified access token with the liveness answer of one moment.
+struct CheckedBearer {
+    verified: Arc<VerifiedAccessToken>,
+    /// `None`: revoked, or its user or client is gone.
+    principal: Option<Arc<Principal>>,
+    /// The cache epoch when liveness was asked; a revocation since then makes the answer stale.
+    epoch: u64,
+    checked_at: Instant,
+}
+
+impl CheckedBearer {
+    fn is_current(&self, epoch: u64) -> bool {
+        self.epoch == epoch && self.checked_at.elapsed() < LIVENESS_TTL
+    }
+
+    fn answer(&self) -> Result<(Arc<VerifiedAccessToken>, Arc<Principal>), TokenCheck> {
+        match &self.principal {
+            Some(principal) => Ok((self.verified.clone(), principal.clone())),
+            None => Err(TokenCheck::Invalid("revoked")),
+        }
+    }
+}
+
 impl VerifiedAccessToken {
     /// Client credentials: the client acts as itself (RFC 9068 §2.2, `sub` is the client id).
     pub fn is_client_credentials(&self) -> bool {
@@ -86,10 +109,9 @@ pub struct OAuthRuntime {
     store: DynStore,
     clock: Arc<dyn Clock>,
     keys: tokio::sync::RwLock<Option<(Arc<KeyRing>, Instant)>>,
-    /// Verified access tokens by the SHA-256 of their text: a cached token costs a hash, not an RSA check.
-    verified: Cache<TokenHash, Arc<VerifiedAccessToken>>,
-    /// Liveness by `jti`: `None` is a token whose family was revoked (or whose user or client is gone).
-    live: Cache<String, Option<Arc<Principal>>>,
+    /// Verified access tokens by the SHA-256 of their text, each with its last liveness answer: a cached
+    /// token costs a hash and one lookup, not an RSA check and a query.
+    bearers: Cache<TokenHash, Arc<CheckedBearer>>,
     /// Approved or not, by client id. Only clients that exist are kept, so unknown ids cannot fill it.
     clients: Cache<String, Arc<OAuthClient>>,
     /// Bumped whenever the caches above are cleared. A store read that began before a clear must not put
@@ -111,8 +133,7 @@ impl OAuthRuntime {
             store,
             clock,
             keys: tokio::sync::RwLock::new(None),
-            verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
-            live: Cache::builder().max_capacity(1_000_000).time_to_live(LIVENESS_TTL).build(),
+            bearers: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
             clients: Cache::builder().max_capacity(CLIENT_CAPACITY).time_to_live(CLIENT_TTL).build(),
             epoch: AtomicU64::new(0),
             client_families: Cache::builder().max_capacity(100_000).build(),
@@ -189,37 +210,31 @@ impl OAuthRuntime {
         &self,
         token: &str,
     ) -> Result<(Arc<VerifiedAccessToken>, Arc<Principal>), TokenCheck> {
-        let verified = self.verified_claims(token).await?;
-        let epoch = self.epoch.load(Ordering::Acquire);
-        let principal = match self.live.get(&verified.claims.jti) {
-            Some(cached) => cached,
-            None => {
-                let principal = self.principal_of(&verified.claims).await?.map(Arc::new);
-                self.remember_if_current(&self.live, epoch, verified.claims.jti.clone(), principal.clone());
-                principal
-            }
-        };
-        principal.map(|principal| (verified, principal)).ok_or(TokenCheck::Invalid("revoked"))
-    }
-
-    /// The verified claims of an access token, from the cache or by checking the JWT. `exp` is checked on
-    /// every call, cached or not.
-    async fn verified_claims(&self, token: &str) -> Result<Arc<VerifiedAccessToken>, TokenCheck> {
         let key = TokenHash::of_bytes(token.as_bytes());
-        let verified = match self.verified.get(&key) {
-            Some(verified) => verified,
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let verified = match self.bearers.get(&key) {
+            Some(checked) => {
+                if checked.verified.claims.exp <= self.clock.now().as_secs() {
+                    return Err(TokenCheck::Invalid("expired"));
+                }
+                if checked.is_current(epoch) {
+                    return checked.answer();
+                }
+                // Verified, but its liveness answer is old or predates a revocation: ask again.
+                checked.verified.clone()
+            }
             None => {
                 let claims: AccessTokenClaims = self.verify_jwt(token, ACCESS_TOKEN_TYP, Some(&self.audience)).await?;
                 let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
-                let verified = Arc::new(VerifiedAccessToken { claims, scopes });
-                self.verified.insert(key, verified.clone());
-                return Ok(verified);
+                Arc::new(VerifiedAccessToken { claims, scopes })
             }
         };
-        if verified.claims.exp <= self.clock.now().as_secs() {
-            return Err(TokenCheck::Invalid("expired"));
-        }
-        Ok(verified)
+        let principal = self.principal_of(&verified.claims).await?.map(Arc::new);
+        let checked = Arc::new(CheckedBearer { verified, principal, epoch, checked_at: Instant::now() });
+        // Kept even when a revocation raced this check: the entry carries the epoch it was checked in, so
+        // the next use asks again; what is kept is the signature check, which no revocation undoes.
+        self.bearers.insert(key, checked.clone());
+        checked.answer()
     }
 
     /// A client by id, from the cache or the store.
@@ -271,8 +286,8 @@ impl OAuthRuntime {
     /// Called after any revocation or client change, here or (through the revocation feed) on another
     /// node: revoked access tokens fail, and a changed client is read afresh, on the next request.
     pub fn forget_liveness(&self) {
+        // Cached bearers keep their verified signatures and ask for liveness again, seeing a new epoch.
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.live.invalidate_all();
         self.clients.invalidate_all();
     }
 }
