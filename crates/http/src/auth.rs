@@ -112,8 +112,8 @@ pub struct Authenticator {
 
 /// `current-authorization` bodies, one per way of authenticating and distinct scope set, shared by every
 /// credential with that set, so that the hot path sends shared bytes and a cache entry holds no body of
-/// its own. API tokens ask only on a cache miss; OAuth bearers ask per request, under the read lock,
-/// which readers share. Bounded: past `MAX_RENDERED` distinct sets, bodies are rendered per request.
+/// its own. Only a credential's first use asks (an API token's cache miss, an OAuth token's first use,
+/// which it then keeps). Bounded: past `MAX_RENDERED` distinct sets, bodies are rendered per request.
 #[derive(Default)]
 struct RenderedBodies(RwLock<HashMap<(&'static str, ScopeSet), Bytes>>);
 
@@ -239,7 +239,10 @@ impl Authenticator {
                     is_admin: principal.is_admin,
                     method: AuthMethod::OAuth { token: verified.clone() },
                     organizations,
-                    authorization_body: self.rendered.for_scopes(AuthMethod::OAUTH_USED, verified.scopes),
+                    authorization_body: verified
+                        .authorization_body
+                        .get_or_init(|| self.rendered.for_scopes(AuthMethod::OAUTH_USED, verified.scopes))
+                        .clone(),
                 })
             }
             Err(TokenCheck::Invalid(reason)) => {

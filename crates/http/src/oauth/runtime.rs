@@ -69,6 +69,9 @@ pub struct Principal {
 pub struct VerifiedAccessToken {
     pub claims: AccessTokenClaims,
     pub scopes: ScopeSet,
+    /// The `current-authorization` body for this token, set by its first use there, so that later uses
+    /// take no lock to find it.
+    pub authorization_body: std::sync::OnceLock<Option<axum::body::Bytes>>,
 }
 
 /// A verified access token with the liveness answer of one moment.
@@ -226,7 +229,7 @@ impl OAuthRuntime {
             None => {
                 let claims: AccessTokenClaims = self.verify_jwt(token, ACCESS_TOKEN_TYP, Some(&self.audience)).await?;
                 let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
-                Arc::new(VerifiedAccessToken { claims, scopes })
+                Arc::new(VerifiedAccessToken { claims, scopes, authorization_body: std::sync::OnceLock::new() })
             }
         };
         let principal = self.principal_of(&verified.claims).await?.map(Arc::new);
