@@ -133,9 +133,11 @@ macro_rules! sql_oauth_impl {
                 #[allow(dead_code, reason = "only SQLite batches rotations; see PostgresStore::rotations")]
                 pub(crate) async fn rotate_batch(pool: &sqlx::Pool<$db>, jobs: Vec<RotationJob>) -> Vec<StoreResult<crate::Rotation>> {
                     let count = jobs.len();
+                    // The one error cannot be cloned to every caller: it is logged once, and each caller
+                    // hears that its rotation was not stored.
                     let failed = |error: &StoreError| {
-                        let message = format!("refresh-token batch failed: {error}");
-                        (0..count).map(|_| Err(StoreError::Corrupt(message.clone()))).collect::<Vec<_>>()
+                        tracing::warn!(%error, count, "a batch of refresh-token rotations was not committed");
+                        (0..count).map(|_| Err(StoreError::Unavailable("the refresh-token rotation was not committed"))).collect::<Vec<_>>()
                     };
                     let mut tx = match pool.begin().await {
                         Ok(tx) => tx,

@@ -19,8 +19,8 @@ use serde::de::DeserializeOwned;
 /// How long a loaded key ring is used before the store is asked again, so that a key rotated by the CLI
 /// or another node is picked up. An unknown `kid` forces a reload at once.
 const KEY_RELOAD: Duration = Duration::from_secs(60);
-/// How long a "this access token is live" answer is trusted. Revocations on this node clear it at once;
-/// this bounds staleness for revocations made on another node.
+/// How long a "this access token is live" answer is trusted. A revocation seen by this node (its own, or
+/// one from the feed) makes every answer stale at once; this bounds staleness if the feed is down.
 const LIVENESS_TTL: Duration = Duration::from_secs(5);
 /// How long a verified access token's claims are kept. A signature, once checked, stays checked: the
 /// claims cannot change, `exp` is checked on every use, and liveness is asked separately (above). The
@@ -117,8 +117,8 @@ pub struct OAuthRuntime {
     bearers: Cache<TokenHash, Arc<CheckedBearer>>,
     /// Approved or not, by client id. Only clients that exist are kept, so unknown ids cannot fill it.
     clients: Cache<String, Arc<OAuthClient>>,
-    /// Bumped whenever the caches above are cleared. A store read that began before a clear must not put
-    /// what it read back into the cache after it (see `remember_if_current`).
+    /// Bumped on every revocation or client change. Liveness answers from an older epoch are stale, and a
+    /// client read that began before a bump is not cached after it (see `remember_client`).
     epoch: AtomicU64,
     /// The token family each client's `client_credentials` tokens share, so that a grant costs no write.
     pub client_families: Cache<String, String>,
@@ -168,7 +168,7 @@ impl OAuthRuntime {
         // missing. Two nodes doing this at once each add a key; both are published and both verify, so the
         // race is harmless.
         let mut added = false;
-        for algorithm in self.signing_algorithms() {
+        for algorithm in signing_algorithms(&self.settings) {
             if !ring.can_sign(algorithm) {
                 let key = generate_signing_key_for(algorithm, now)?;
                 self.store.insert_signing_key(&key).await?;
@@ -182,11 +182,6 @@ impl OAuthRuntime {
         let ring = Arc::new(ring);
         *slot = Some((ring.clone(), Instant::now()));
         Ok(ring)
-    }
-
-    /// The algorithms this node signs with: RS256 for ID tokens, and the access tokens' choice.
-    fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
-        signing_algorithms(&self.settings)
     }
 
     /// Verifies a JWT of the given `typ`, reloading the keys once if its `kid` is unknown here.
@@ -232,7 +227,7 @@ impl OAuthRuntime {
                 Arc::new(VerifiedAccessToken { claims, scopes, authorization_body: std::sync::OnceLock::new() })
             }
         };
-        let principal = self.principal_of(&verified.claims).await?.map(Arc::new);
+        let principal = self.principal_of(&verified).await?.map(Arc::new);
         let checked = Arc::new(CheckedBearer { verified, principal, epoch, checked_at: Instant::now() });
         // Kept even when a revocation raced this check: the entry carries the epoch it was checked in, so
         // the next use asks again; what is kept is the signature check, which no revocation undoes.
@@ -248,15 +243,16 @@ impl OAuthRuntime {
         let epoch = self.epoch.load(Ordering::Acquire);
         let Some(client) = self.store.oauth_client(id).await? else { return Ok(None) };
         let client = Arc::new(client);
-        self.remember_if_current(&self.clients, epoch, id.as_str().to_string(), client.clone());
+        self.remember_client(epoch, id, &client);
         Ok(Some(client))
     }
 
-    async fn principal_of(&self, claims: &AccessTokenClaims) -> Result<Option<Principal>, TokenCheck> {
+    async fn principal_of(&self, verified: &VerifiedAccessToken) -> Result<Option<Principal>, TokenCheck> {
+        let claims = &verified.claims;
         if !self.store.access_token_live(&claims.fam, &claims.jti).await? {
             return Ok(None);
         }
-        let user_id = if claims.sub == claims.client_id {
+        let user_id = if verified.is_client_credentials() {
             // Client credentials: the client acts as itself, with its owner's account.
             let Some(client_id) = ClientId::parse(&claims.client_id) else { return Ok(None) };
             match self.client(&client_id).await? {
@@ -273,16 +269,16 @@ impl OAuthRuntime {
         Ok(Some(Principal { user_id: user.id, is_admin: user.is_admin, email: Arc::from(user.email.as_str()) }))
     }
 
-    /// Caches what a store read returned, unless the caches were cleared since `epoch` was read: a read
-    /// that raced a revocation may predate it, and must not outlive the clear. The second check covers a
-    /// clear that lands between the first check and the insert.
-    fn remember_if_current<V: Clone + Send + Sync + 'static>(&self, cache: &Cache<String, V>, epoch: u64, key: String, value: V) {
+    /// Caches a client read from the store, unless a client change came since `epoch` was read: a read
+    /// that raced the change may predate it, and must not outlive it. The second check covers a change
+    /// that lands between the first check and the insert.
+    fn remember_client(&self, epoch: u64, id: &ClientId, client: &Arc<OAuthClient>) {
         if self.epoch.load(Ordering::Acquire) != epoch {
             return;
         }
-        cache.insert(key.clone(), value);
+        self.clients.insert(id.as_str().to_string(), client.clone());
         if self.epoch.load(Ordering::Acquire) != epoch {
-            cache.invalidate(&key);
+            self.clients.invalidate(id.as_str());
         }
     }
 
