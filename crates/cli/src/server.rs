@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_domain::{Clock, SystemClock};
+use gatehouse_app::{App, Settings};
+use gatehouse_domain::{Clock, OsRandom, SystemClock};
+use gatehouse_http::AppState;
 use gatehouse_http::revocation::RevocationFeed;
-use gatehouse_http::{AppState, ServerConfig};
 use gatehouse_store::DynStore;
 use tokio::net::TcpListener;
 
@@ -25,8 +26,9 @@ impl Running {
     }
 }
 
-pub fn state(store: DynStore, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
-    AppState::new(store, clock, config)
+/// A node's state: the application over `store`, with the operating system's randomness.
+pub fn state(store: DynStore, clock: Arc<dyn Clock>, settings: Settings) -> AppState {
+    AppState::new(App::new(store, clock, Arc::new(OsRandom), settings))
 }
 
 /// Background cadences of a running node.
@@ -48,7 +50,7 @@ impl Default for Cadence {
 pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     // First start: the signing key is made now, not on the first token request.
-    if let Err(error) = state.oauth.ring().await {
+    if let Err(error) = state.app.key_ring().await {
         tracing::error!(?error, "could not load or create the OAuth signing key");
         return Err(std::io::Error::other("could not load or create the OAuth signing key"));
     }
@@ -65,15 +67,16 @@ pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> 
             loop {
                 tokio::select! {
                     _ = ticker.tick() => {
-                        flusher_state.auth.usage.flush(&flusher_state.store).await;
-                        if let Err(error) = flusher_state.store.purge_expired_oauth(flusher_state.clock.now()).await {
+                        let app = &flusher_state.app;
+                        app.usage.flush(&app.store).await;
+                        if let Err(error) = app.store.purge_expired_oauth(app.now()).await {
                             tracing::warn!(%error, "could not purge expired OAuth records");
                         }
                     }
                     _ = flusher_shutdown.changed() => break,
                 }
             }
-            flusher_state.auth.usage.flush(&flusher_state.store).await;
+            flusher_state.app.usage.flush(&flusher_state.app.store).await;
         });
         let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {

@@ -25,9 +25,9 @@ pub enum TokenFormatError {
 }
 
 impl ApiTokenSecret {
-    /// A fresh token from the operating system's CSPRNG (`uuid`'s v4 reads `getrandom`): 122 random bits.
-    pub fn generate() -> Self {
-        Self(Uuid::new_v4())
+    /// A fresh token: 122 random bits, shaped as a version 4 UUID with the RFC 9562 variant.
+    pub fn generate(random: &dyn crate::Random) -> Self {
+        Self(uuid::Builder::from_random_bytes(crate::random::bytes(random)).into_uuid())
     }
 
     /// Accepts exactly the shape the official SDK recognises as an API token: 36 characters, hyphenated,
@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn generated_tokens_are_uuid_v4_and_parse_back() {
-        let token = ApiTokenSecret::generate();
+        let token = ApiTokenSecret::generate(&crate::OsRandom);
         let text = token.reveal();
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "4");
@@ -244,8 +244,8 @@ mod tests {
 
     #[test]
     fn hash_depends_on_the_value_and_debug_never_shows_it() {
-        let a = ApiTokenSecret::generate();
-        let b = ApiTokenSecret::generate();
+        let a = ApiTokenSecret::generate(&crate::OsRandom);
+        let b = ApiTokenSecret::generate(&crate::OsRandom);
         assert!(a.hash().matches(&a.hash()));
         assert!(!a.hash().matches(&b.hash()));
         assert!(!format!("{a:?}").contains(&a.prefix()));
@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn hashes_round_trip_through_hex() {
-        let hash = ApiTokenSecret::generate().hash();
+        let hash = ApiTokenSecret::generate(&crate::OsRandom).hash();
         assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
         assert_eq!(TokenHash::from_hex("zz"), None);
         assert_eq!(TokenHash::from_hex(&"g".repeat(64)), None);

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod oauth;
 pub mod page;
 pub mod password;
+pub mod random;
 pub mod scope;
 pub mod time;
 
@@ -18,5 +19,6 @@ pub use clock::{Clock, MockClock, SystemClock};
 pub use error::ValidationError;
 pub use identity::{Email, OrgRole, Organization, Team, User, UserId};
 pub use page::{Page, SortDir, SortKey};
+pub use random::{OsRandom, Random, SeededRandom};
 pub use scope::{Access, Scope, ScopeSet};
 pub use time::Timestamp;

@@ -207,6 +207,12 @@ impl ScopeSet {
         self.0 == 0
     }
 
+    /// The rule that a request may only narrow what was granted (RFC 6749 §3.3 and §6, and an approval
+    /// of a client request): `Err` holds the scopes that exceed it.
+    pub fn narrowing(self, granted: ScopeSet) -> Result<ScopeSet, ScopeSet> {
+        if self.is_subset_of(granted) { Ok(self) } else { Err(self.difference(granted)) }
+    }
+
     pub fn is_subset_of(self, other: ScopeSet) -> bool {
         self.0 & !other.0 == 0
     }

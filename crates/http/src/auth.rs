@@ -1,126 +1,48 @@
-//! Credentials: parsing `Authorization`, verifying API tokens through a bounded in-memory cache, and the
-//! [`Caller`] that handlers receive.
+//! Credentials at the edge: the `Authorization` header parsed once, the credential verified by the
+//! application, and the [`Caller`] that handlers receive, with its `current-authorization` body.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::ops::Deref;
+use std::sync::RwLock;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
+use gatehouse_app::authentication::ApiTokenRefusal;
+use gatehouse_app::Actor;
 use gatehouse_domain::api_token::TokenFormatError;
-use gatehouse_domain::{ApiToken, ApiTokenSecret, Clock, ScopeSet, Timestamp, TokenHash, UserId};
-use gatehouse_store::DynStore;
-use moka::sync::Cache;
+use gatehouse_domain::{ApiTokenSecret, ScopeSet};
 
 use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
-use crate::oauth::runtime::{OAuthRuntime, TokenCheck, VerifiedAccessToken};
-use crate::usage::{UsageCell, UsageRecorder};
-
-/// How the caller authenticated, as `current-authorization` reports it.
-#[derive(Debug, Clone)]
-pub enum AuthMethod {
-    /// An API token, identified by its per-user key.
-    ApiToken { created: Timestamp },
-    /// An OAuth access token (RFC 9068), issued to a client: its verified claims, shared with the cache.
-    OAuth { token: Arc<VerifiedAccessToken> },
-}
-
-impl AuthMethod {
-    const API_TOKEN_USED: &'static str = "token";
-    const OAUTH_USED: &'static str = "oauth";
-
-    /// Make's `authUsed` value.
-    pub fn auth_used(&self) -> &'static str {
-        match self {
-            AuthMethod::ApiToken { .. } => Self::API_TOKEN_USED,
-            AuthMethod::OAuth { .. } => Self::OAUTH_USED,
-        }
-    }
-}
+use crate::state::AppState;
 
 /// Who is calling, with what scopes. Built once per request by the route's requirement layer.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: UserId,
-    pub scopes: ScopeSet,
-    pub is_admin: bool,
-    pub method: AuthMethod,
-    /// The `current-authorization` body, rendered once per scope set and shared (see `RenderedBodies`);
-    /// `None` when the credential did not come from the cache of verified tokens.
+    pub actor: Actor,
+    /// The `current-authorization` body, rendered once per scope set and shared (see [`RenderedBodies`]);
+    /// `None` past the bound of distinct sets.
     pub authorization_body: Option<Bytes>,
-    /// Which organizations the credential reaches. An OAuth grant reaches only the organization the user
-    /// chose at consent.
-    pub organizations: OrganizationLimit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrganizationLimit {
-    /// Every organization the user belongs to (API tokens; client credentials, which act as the owner).
-    Any,
-    Only(i64),
-    /// A consent given while the user belonged to no organization.
-    Nothing,
-}
-
-impl Caller {
-    /// Whether the credential may reach this organization at all (membership is checked separately).
-    pub fn reaches_organization(&self, id: i64) -> bool {
-        match self.organizations {
-            OrganizationLimit::Any => true,
-            OrganizationLimit::Only(only) => only == id,
-            OrganizationLimit::Nothing => false,
-        }
+impl Deref for Caller {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.actor
     }
-
-    pub fn is_oauth(&self) -> bool {
-        matches!(self.method, AuthMethod::OAuth { .. })
-    }
-}
-
-/// What a verified API token lets through, cached by hash.
-#[derive(Debug, Clone)]
-struct VerifiedToken {
-    user_id: UserId,
-    created: Timestamp,
-    scopes: ScopeSet,
-    /// Whether the token was issued for the zone this node serves. Decided once, at verification, so an
-    /// entry holds no string of its own: the cache may hold up to `VERIFIED_CAPACITY` of them.
-    in_this_zone: bool,
-    expires_at: Option<Timestamp>,
-    is_admin: bool,
-    /// Where requests note their use, without a lock (see `usage`).
-    usage: Arc<UsageCell>,
-    authorization_body: Option<Bytes>,
-}
-
-/// A credential as presented, before verification.
-enum Presented<'a> {
-    ApiToken(ApiTokenSecret),
-    Bearer(&'a str),
-}
-
-pub struct Authenticator {
-    store: DynStore,
-    clock: Arc<dyn Clock>,
-    zone: String,
-    verified: Cache<TokenHash, Arc<VerifiedToken>>,
-    rendered: RenderedBodies,
-    pub usage: UsageRecorder,
-    oauth: Arc<OAuthRuntime>,
 }
 
 /// `current-authorization` bodies, one per way of authenticating and distinct scope set, shared by every
-/// credential with that set, so that the hot path sends shared bytes and a cache entry holds no body of
-/// its own. Only a credential's first use asks (an API token's cache miss, an OAuth token's first use,
-/// which it then keeps). Bounded: past `MAX_RENDERED` distinct sets, bodies are rendered per request.
+/// credential with that set, so that the hot path sends shared bytes. Rendering is HTTP's: the verified
+/// credentials in the application's caches hold no body. Bounded: past `MAX_RENDERED` distinct sets,
+/// bodies are rendered per request.
 #[derive(Default)]
-struct RenderedBodies(RwLock<HashMap<(&'static str, ScopeSet), Bytes>>);
+pub struct RenderedBodies(RwLock<HashMap<(&'static str, ScopeSet), Bytes>>);
 
 const MAX_RENDERED: usize = 4096;
 
 impl RenderedBodies {
-    fn for_scopes(&self, auth_used: &'static str, scopes: ScopeSet) -> Option<Bytes> {
+    pub fn for_scopes(&self, auth_used: &'static str, scopes: ScopeSet) -> Option<Bytes> {
         let key = (auth_used, scopes);
         if let Some(body) = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key) {
             return Some(body.clone());
@@ -134,143 +56,47 @@ impl RenderedBodies {
     }
 }
 
-/// How long a verified token is trusted without asking the store again. Deletions on this node
-/// invalidate at once; the TTL bounds staleness for changes made elsewhere (a user's admin flag, say).
-const VERIFIED_TTL: Duration = Duration::from_secs(60);
-const VERIFIED_CAPACITY: u64 = 1_000_000;
+/// A credential as presented, before verification.
+enum Presented<'a> {
+    ApiToken(ApiTokenSecret),
+    Bearer(&'a str),
+}
 
-impl Authenticator {
-    pub fn new(store: DynStore, clock: Arc<dyn Clock>, zone: String, oauth: Arc<OAuthRuntime>) -> Self {
-        Self {
-            store,
-            clock,
-            zone,
-            rendered: RenderedBodies::default(),
-            oauth,
-            verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
-            usage: UsageRecorder::default(),
-        }
-    }
-
-    pub fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    /// Forgets a token at once, so that a deletion takes effect on the next request.
-    pub fn invalidate(&self, hash: &TokenHash) {
-        self.verified.invalidate(hash);
-        self.usage.forget(hash);
-    }
-
-    /// Forgets every verified credential: for revocations that name no single token (a user's).
-    pub fn invalidate_all(&self) {
-        self.verified.invalidate_all();
-    }
-
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
-        match parse_authorization(headers)? {
-            Presented::ApiToken(secret) => self.verify_api_token(secret).await,
-            Presented::Bearer(value) => {
-                if ApiTokenSecret::parse(value).is_ok() {
-                    return Err(ApiError::unauthorized(
-                        "API tokens are sent with the Token scheme: Authorization: Token <api-token>. \
-                         Bearer is for OAuth access tokens.",
-                        Some("invalid_token"),
-                    ));
+/// Authenticates the request's one credential, or says in Make's words why not.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let actor = match parse_authorization(headers)? {
+        Presented::ApiToken(secret) => match state.app.authenticate_api_token(&secret).await? {
+            Ok((actor, _)) => actor,
+            Err(refusal) => return Err(api_token_refused(refusal)),
+        },
+        Presented::Bearer(value) => {
+            if ApiTokenSecret::parse(value).is_ok() {
+                return Err(ApiError::unauthorized(
+                    "API tokens are sent with the Token scheme: Authorization: Token <api-token>. \
+                     Bearer is for OAuth access tokens.",
+                    Some("invalid_token"),
+                ));
+            }
+            match state.app.authenticate_access_token(value).await? {
+                Ok(actor) => actor,
+                Err(reason) => {
+                    tracing::debug!(reason, "access token refused");
+                    return Err(ApiError::unauthorized("The access token is invalid, expired or revoked.", Some("invalid_token")));
                 }
-                self.verify_access_token(value).await
             }
         }
-    }
-
-    async fn verify_api_token(&self, secret: ApiTokenSecret) -> Result<Caller, ApiError> {
-        let hash = secret.hash();
-        let verified = match self.verified.get(&hash) {
-            Some(verified) => verified,
-            None => {
-                let token = self.store.api_token_by_hash(&hash).await?;
-                let Some(token) = token.filter(|token| token.hash.matches(&hash)) else {
-                    return Err(invalid_token());
-                };
-                let user = self.store.user_by_id(token.user_id).await?.ok_or_else(invalid_token)?;
-                let body = self.rendered.for_scopes(AuthMethod::API_TOKEN_USED, token.scopes);
-                let verified = Arc::new(VerifiedToken::from_token(&token, user.is_admin, &self.zone, body));
-                self.verified.insert(hash, verified.clone());
-                verified
-            }
-        };
-        let now = self.clock.now();
-        if !verified.in_this_zone {
-            return Err(ApiError::unauthorized(
-                "The API token was issued for another zone. Generate a token in this zone.",
-                Some("invalid_token"),
-            ));
-        }
-        if verified.expires_at.is_some_and(|expires_at| expires_at <= now) {
-            return Err(ApiError::unauthorized("The API token has expired.", Some("invalid_token")));
-        }
-        self.usage.note(&hash, &verified.usage, now);
-        Ok(Caller {
-            user_id: verified.user_id,
-            scopes: verified.scopes,
-            is_admin: verified.is_admin,
-            method: AuthMethod::ApiToken { created: verified.created },
-            authorization_body: verified.authorization_body.clone(),
-            organizations: OrganizationLimit::Any,
-        })
-    }
+    };
+    let authorization_body = state.rendered.for_scopes(actor.method.auth_used(), actor.scopes);
+    Ok(Caller { actor, authorization_body })
 }
 
-impl Authenticator {
-    /// An OAuth access token: RFC 9068 checks, then liveness (revocation takes effect at once), then the
-    /// same scope rules as API tokens, limited to the organization chosen at consent.
-    async fn verify_access_token(&self, token: &str) -> Result<Caller, ApiError> {
-        match self.oauth.verify_access_token(token).await {
-            Ok((verified, principal)) => {
-                let claims = &verified.claims;
-                let organizations = if verified.is_client_credentials() {
-                    OrganizationLimit::Any
-                } else {
-                    claims.org_id.map_or(OrganizationLimit::Nothing, OrganizationLimit::Only)
-                };
-                Ok(Caller {
-                    user_id: principal.user_id,
-                    scopes: verified.scopes,
-                    is_admin: principal.is_admin,
-                    method: AuthMethod::OAuth { token: verified.clone() },
-                    organizations,
-                    authorization_body: verified
-                        .authorization_body
-                        .get_or_init(|| self.rendered.for_scopes(AuthMethod::OAUTH_USED, verified.scopes))
-                        .clone(),
-                })
-            }
-            Err(TokenCheck::Invalid(reason)) => {
-                tracing::debug!(reason, "access token refused");
-                Err(ApiError::unauthorized("The access token is invalid, expired or revoked.", Some("invalid_token")))
-            }
-            Err(TokenCheck::Internal(cause)) => Err(ApiError::internal(&cause)),
-        }
-    }
-}
-
-impl VerifiedToken {
-    fn from_token(token: &ApiToken, is_admin: bool, zone: &str, authorization_body: Option<Bytes>) -> Self {
-        Self {
-            user_id: token.user_id,
-            created: token.created,
-            scopes: token.scopes,
-            in_this_zone: token.zone == zone,
-            expires_at: token.expires_at,
-            is_admin,
-            usage: Arc::default(),
-            authorization_body,
-        }
-    }
-}
-
-fn invalid_token() -> ApiError {
-    ApiError::unauthorized("The API token is invalid or has been deleted.", Some("invalid_token"))
+fn api_token_refused(refusal: ApiTokenRefusal) -> ApiError {
+    let detail = match refusal {
+        ApiTokenRefusal::UnknownOrDeleted => "The API token is invalid or has been deleted.",
+        ApiTokenRefusal::OtherZone => "The API token was issued for another zone. Generate a token in this zone.",
+        ApiTokenRefusal::Expired => "The API token has expired.",
+    };
+    ApiError::unauthorized(detail, Some("invalid_token"))
 }
 
 /// Parses the one `Authorization` header. The scheme is case-insensitive (RFC 9110 §11.1); the value is

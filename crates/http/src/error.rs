@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_domain::ValidationError;
+use gatehouse_app::AppError;
 use gatehouse_store::StoreError;
 use serde::Serialize;
 
@@ -160,6 +161,23 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Conflict(rule) => Self::conflict(format!("Conflict: {rule}.")),
             other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Invalid(detail) => Self::invalid_input(detail),
+            AppError::NotFound(detail) => Self::not_found(detail),
+            AppError::Forbidden(detail) => Self::forbidden(detail),
+            AppError::Conflict(detail) => Self::conflict(detail),
+            AppError::ConfirmationRequired(what) => Self::confirmation_required(what),
+            AppError::RateLimited { detail, retry_after_secs } => Self::too_many_requests(detail, retry_after_secs),
+            AppError::Unauthenticated(detail) => Self::unauthorized(detail, Some("invalid_token")),
+            AppError::OAuth(refusal) => Self::invalid_input(refusal.to_string()),
+            AppError::Store(error) => error.into(),
+            AppError::Internal(cause) => Self::internal(&cause),
         }
     }
 }

@@ -1,19 +1,17 @@
 //! Gatehouse's HTTP edge: the routes, the credential extractor, and the mapping of every error to Make's
 //! `{"message","detail","code"}` schema on `/api/v2`.
 //!
-//! Handlers are thin: they parse input into domain types, ask the store, and shape Make's JSON. What each
-//! endpoint requires is declared once, next to its route, in [`routes::API_ROUTES`].
+//! Handlers are thin adapters: they parse input, call one use case of [`gatehouse_app::App`], and shape
+//! Make's JSON. What each endpoint requires is declared once, next to its route, in [`routes::API_ROUTES`].
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod oauth;
-pub mod rate_limit;
 pub mod revocation;
 pub mod routes;
 pub mod state;
-pub mod usage;
 
 pub use routes::router;
-pub use state::{AppState, ServerConfig};
+pub use state::AppState;

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use gatehouse_store::{Revoked, StoreResult};
+use gatehouse_app::Invalidation;
+use gatehouse_store::StoreResult;
 use tokio::sync::watch;
 
 use crate::state::AppState;
@@ -22,7 +23,7 @@ pub struct RevocationFeed {
 impl RevocationFeed {
     /// Starts after the newest event: this node's caches are empty, so nothing older can be stale in them.
     pub async fn start_at_head(state: AppState) -> StoreResult<Self> {
-        let last_seen = state.store.last_revocation_id().await?;
+        let last_seen = state.app.store.last_revocation_id().await?;
         Ok(Self { state, last_seen })
     }
 
@@ -30,17 +31,10 @@ impl RevocationFeed {
     pub async fn catch_up(&mut self) -> StoreResult<usize> {
         let mut applied = 0;
         loop {
-            let events = self.state.store.revocations_after(self.last_seen, BATCH).await?;
+            let events = self.state.app.store.revocations_after(self.last_seen, BATCH).await?;
             let count = events.len();
             for event in events {
-                match event.revoked {
-                    Revoked::ApiToken(hash) => self.state.auth.invalidate(&hash),
-                    Revoked::OAuth(_) => self.state.oauth.forget_liveness(),
-                    Revoked::User(_) | Revoked::Unknown => {
-                        self.state.auth.invalidate_all();
-                        self.state.oauth.forget_liveness();
-                    }
-                }
+                self.state.app.apply(&[Invalidation::of_revoked(&event.revoked)]);
                 self.last_seen = event.id;
             }
             applied += count;
@@ -82,8 +76,8 @@ impl RevocationFeed {
             }
             if now.duration_since(last_prune) >= PRUNE_EVERY {
                 last_prune = now;
-                let before = self.state.clock.now().plus_millis(-RETENTION_MILLIS);
-                if let Err(error) = self.state.store.prune_revocations(before).await {
+                let before = self.state.app.now().plus_millis(-RETENTION_MILLIS);
+                if let Err(error) = self.state.app.store.prune_revocations(before).await {
                     tracing::warn!(%error, "could not prune old revocation events");
                 }
             }
@@ -91,7 +85,7 @@ impl RevocationFeed {
     }
 
     async fn connect_listener(&self) -> Option<Box<dyn gatehouse_store::RevocationListener>> {
-        match self.state.store.revocation_listener().await {
+        match self.state.app.store.revocation_listener().await {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for revocations; polling only");

@@ -1,7 +1,5 @@
 //! Every `/api/v2` route, with what it requires, in one table a reader can audit at a glance.
 
-use std::sync::Arc;
-
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
@@ -13,7 +11,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::api::{admin, enums, health, oauth_clients, organizations, teams, tokens, users};
-use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::state::{AppState, MAX_BODY_BYTES};
 
@@ -86,8 +83,7 @@ pub fn router(state: AppState) -> Router {
     for route in API_ROUTES {
         let needs = route.needs;
         let method_router = (route.handler)()
-            // Only the authenticator, not the whole state: this is cloned for every request.
-            .route_layer(middleware::from_fn_with_state((state.auth.clone(), needs), require));
+            .route_layer(middleware::from_fn_with_state((state.clone(), needs), require));
         api = api.route(&format!("{API_PREFIX}{}", route.path), method_router);
     }
     Router::new()
@@ -146,11 +142,11 @@ async fn edge(request: Request, next: Next) -> Response {
 /// The requirement layer: authenticates the caller and checks the route's requirement before the
 /// handler runs, so handlers never test scopes themselves.
 async fn require(
-    State((auth, needs)): State<(Arc<Authenticator>, Needs)>,
+    State((state, needs)): State<(AppState, Needs)>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let caller = match auth.authenticate(request.headers()).await {
+    let caller = match crate::auth::authenticate(&state, request.headers()).await {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };

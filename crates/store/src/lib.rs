@@ -205,6 +205,15 @@ pub trait OAuthStore: Send + Sync {
     async fn update_oauth_client(&self, client: &OAuthClient, now: Timestamp) -> StoreResult<bool>;
     /// Deletes the client with its grants, families, codes and refresh tokens.
     async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool>;
+    /// Rejects a client: status rejected, no secret, every live family revoked.
+    async fn reject_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<Option<OAuthClient>> {
+        let Some(mut client) = self.oauth_client(id).await? else { return Ok(None) };
+        client.status = ClientStatus::Rejected;
+        client.secret_hash = None;
+        self.update_oauth_client(&client, now).await?;
+        self.revoke_client_families(id, now).await?;
+        Ok(Some(client))
+    }
 
     // Consent.
     async fn live_grant(&self, user: UserId, client: &ClientId) -> StoreResult<Option<Grant>>;

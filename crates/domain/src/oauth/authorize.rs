@@ -247,8 +247,8 @@ mod tests {
     fn client() -> OAuthClient {
         let mut client = NewClient::new("a", "", "public", &["https://app.example/cb"], &["teams:read"])
             .unwrap()
-            .into_client(UserId(1), Timestamp::from_millis(0));
-        approve(&mut client);
+            .into_client(UserId(1), Timestamp::from_millis(0), &crate::SeededRandom::new(1));
+        approve(&mut client, &crate::SeededRandom::new(2));
         client
     }
 

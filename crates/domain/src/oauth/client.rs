@@ -8,6 +8,7 @@ use crate::error::ValidationError;
 use crate::identity::{UserId, parse_name};
 use crate::scope::ScopeSet;
 use crate::time::Timestamp;
+use crate::random::Random;
 
 use super::secret::{OpaqueSecret, random_id};
 
@@ -15,8 +16,8 @@ use super::secret::{OpaqueSecret, random_id};
 pub struct ClientId(String);
 
 impl ClientId {
-    pub fn generate() -> Self {
-        Self(random_id())
+    pub fn generate(random: &dyn Random) -> Self {
+        Self(random_id(random))
     }
 
     /// A client id as presented: printable ASCII without spaces, at most 128 characters. Whether it names
@@ -245,9 +246,9 @@ impl NewClient {
     }
 
     /// The client as first stored: requested, without a secret.
-    pub fn into_client(self, owner: UserId, now: Timestamp) -> OAuthClient {
+    pub fn into_client(self, owner: UserId, now: Timestamp, random: &dyn Random) -> OAuthClient {
         OAuthClient {
-            id: ClientId::generate(),
+            id: ClientId::generate(random),
             name: self.name,
             description: self.description,
             client_type: self.client_type,
@@ -263,11 +264,11 @@ impl NewClient {
 }
 
 /// Approval: a confidential client gets a secret, shown once and stored hashed. Returns the secret to show.
-pub fn approve(client: &mut OAuthClient) -> Option<OpaqueSecret> {
+pub fn approve(client: &mut OAuthClient, random: &dyn Random) -> Option<OpaqueSecret> {
     client.status = ClientStatus::Approved;
     match client.client_type {
         ClientType::Confidential => {
-            let secret = OpaqueSecret::generate();
+            let secret = OpaqueSecret::generate(random);
             client.secret_hash = Some(secret.hash());
             Some(secret)
         }
@@ -301,7 +302,7 @@ mod tests {
     fn redirect_uri_matching_is_exact() {
         let mut client = NewClient::new("a", "", "public", &["https://app.example.com/cb"], &["teams:read"])
             .unwrap()
-            .into_client(UserId(1), Timestamp::from_millis(0));
+            .into_client(UserId(1), Timestamp::from_millis(0), &crate::SeededRandom::new(1));
         client.status = ClientStatus::Approved;
         assert!(client.redirect_uri("https://app.example.com/cb").is_some());
         assert!(client.redirect_uri("https://app.example.com/cb/").is_none());
@@ -313,10 +314,10 @@ mod tests {
     fn approval_gives_confidential_clients_a_secret_that_matches() {
         let mut client = NewClient::new("a", "", "confidential", &["https://a.example/cb"], &["teams:read"])
             .unwrap()
-            .into_client(UserId(1), Timestamp::from_millis(0));
-        let secret = approve(&mut client).unwrap();
+            .into_client(UserId(1), Timestamp::from_millis(0), &crate::SeededRandom::new(1));
+        let secret = approve(&mut client, &crate::SeededRandom::new(2)).unwrap();
         assert!(client.secret_matches(&secret.reveal()));
-        assert!(!client.secret_matches(&OpaqueSecret::generate().reveal()));
+        assert!(!client.secret_matches(&OpaqueSecret::generate(&crate::OsRandom).reveal()));
         assert!(!client.secret_matches("short"));
     }
 }

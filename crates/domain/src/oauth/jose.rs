@@ -352,6 +352,11 @@ impl Expiring for IdTokenClaims {
     }
 }
 
+/// The `typ` of a JWT's header, unverified: only to choose which verification applies.
+pub fn peek_typ(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token).ok().and_then(|header| header.typ)
+}
+
 /// OIDC Core §3.1.3.6: the left half of SHA-256 of the access token's ASCII, base64url.
 pub fn at_hash(access_token: &str) -> String {
     let digest = Sha256::digest(access_token.as_bytes());

@@ -8,9 +8,9 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 
 use crate::api_token::TokenHash;
+use crate::random::Random;
 
 pub const SECRET_BYTES: usize = 32;
 /// Length of the base64url text of 32 bytes, without padding.
@@ -20,10 +20,8 @@ pub const SECRET_CHARS: usize = 43;
 pub struct OpaqueSecret([u8; SECRET_BYTES]);
 
 impl OpaqueSecret {
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; SECRET_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(bytes)
+    pub fn generate(random: &dyn Random) -> Self {
+        Self(crate::random::bytes(random))
     }
 
     /// Parses the text form. Anything that is not exactly 43 base64url characters is not one of ours.
@@ -62,10 +60,8 @@ impl fmt::Debug for OpaqueSecret {
 
 /// A short random identifier that is not a secret (a token family, a JWT `jti`, a client id): 128 bits,
 /// base64url.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+pub fn random_id(random: &dyn Random) -> String {
+    URL_SAFE_NO_PAD.encode(crate::random::bytes::<16>(random))
 }
 
 /// Compares two strings in constant time with respect to their contents.
@@ -80,7 +76,7 @@ mod tests {
 
     #[test]
     fn secrets_round_trip_and_are_never_uuid_shaped() {
-        let secret = OpaqueSecret::generate();
+        let secret = OpaqueSecret::generate(&crate::OsRandom);
         let text = secret.reveal();
         assert_eq!(text.len(), SECRET_CHARS);
         assert_eq!(OpaqueSecret::parse(&text), Some(secret.clone()));
@@ -92,7 +88,7 @@ mod tests {
 
     #[test]
     fn derived_values_depend_on_purpose() {
-        let secret = OpaqueSecret::generate();
+        let secret = OpaqueSecret::generate(&crate::OsRandom);
         assert_ne!(secret.derive("csrf"), secret.derive("other"));
         assert_eq!(secret.derive("csrf"), secret.derive("csrf"));
         assert!(constant_time_eq("abc", "abc"));

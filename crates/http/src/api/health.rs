@@ -7,9 +7,9 @@ use crate::state::AppState;
 
 /// For load balancers: no authentication; 200 when the store answers, 503 when it does not.
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.store.ping().await.map_err(|error| {
+    state.app.store.ping().await.map_err(|error| {
         tracing::warn!(%error, "health check: store unavailable");
         ApiError::unavailable("The store is unavailable.")
     })?;
-    Ok(Json(json!({ "status": "ok", "backend": state.store.backend() })))
+    Ok(Json(json!({ "status": "ok", "backend": state.app.store.backend() })))
 }

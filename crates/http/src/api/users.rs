@@ -14,8 +14,8 @@ use crate::state::AppState;
 
 pub async fn me(State(state): State<AppState>, caller: Caller, query: MakeQuery) -> ApiResult<Json<Value>> {
     let user = state
-        .store
-        .user_by_id(caller.user_id)
+        .app
+        .user(caller.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("The credential's user no longer exists.", Some("invalid_token")))?;
     Ok(Json(json!({ "authUser": query.select(views::auth_user(&user)) })))
@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn every_name_in_the_body_is_copied_verbatim_safely() {
         assert!(ScopeSet::catalog().all(|scope| needs_no_json_escaping(scope.name())));
-        let method = crate::auth::AuthMethod::ApiToken { created: gatehouse_domain::Timestamp::from_millis(0) };
+        let method = gatehouse_app::AuthMethod::ApiToken { created: gatehouse_domain::Timestamp::from_millis(0) };
         assert!(needs_no_json_escaping(method.auth_used()));
     }
 

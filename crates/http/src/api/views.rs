@@ -1,5 +1,7 @@
-//! Make's JSON shapes for our domain types.
+//! Make's JSON shapes for our domain types: the API renders them, and the CLI prints the same shapes
+//! with `--json`.
 
+use gatehouse_domain::oauth::{Grant, OAuthClient};
 use gatehouse_domain::{ApiToken, Organization, Team, Timestamp, User};
 use serde_json::{Value, json};
 
@@ -61,5 +63,33 @@ pub fn listed_token(token: &ApiToken, last_used: Option<Timestamp>) -> Value {
         "created": token.created.to_iso(),
         "expires": iso(token.expires_at),
         "lastUsed": iso(last_used),
+    })
+}
+
+/// A client as listed. Never its secret (only its approval shows that, once).
+pub fn client_view(client: &OAuthClient) -> Value {
+    json!({
+        "clientId": client.id.as_str(),
+        "name": client.name,
+        "description": client.description,
+        "type": client.client_type.as_str(),
+        "redirectUris": client.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "scope": client.scopes.names(),
+        "status": client.status.as_str(),
+        "ownerId": client.owner.0,
+        "allowRefresh": client.allow_refresh,
+        "created": client.created.to_iso(),
+    })
+}
+
+/// A user's grant as "authorized apps" lists it.
+pub fn authorized_app(grant: &Grant, client: Option<&OAuthClient>) -> Value {
+    json!({
+        "clientId": grant.client_id.as_str(),
+        "name": client.map(|c| c.name.as_str()),
+        "scope": grant.scopes.names(),
+        "organizationId": grant.organization_id,
+        "created": grant.created.to_iso(),
+        "lastUsed": iso(grant.last_used),
     })
 }

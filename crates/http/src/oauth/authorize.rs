@@ -9,16 +9,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_domain::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, RawParams, RedirectError};
-use gatehouse_domain::oauth::grant::needs_consent;
-use gatehouse_domain::oauth::secret::random_id;
-use gatehouse_domain::oauth::{AuthorizationCode, OpaqueSecret, TokenFamily};
-use gatehouse_domain::{Email, Page, SortDir, SortKey, User, password};
+use gatehouse_app::authorization::{self, ConsentOutcome, Decision, LoginOutcome, Session};
+use gatehouse_domain::oauth::authorize::{AuthorizationRequest, AuthorizeError, RawParams, RedirectError};
 
 use super::form::Form;
 use super::pages::{self, ConsentView};
-use super::runtime::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS};
-use super::session::{self, PostRejection, Session};
+use super::session::{self, PostRejection};
 use crate::state::AppState;
 
 type Outcome = Result<Response, Response>;
@@ -54,7 +50,7 @@ fn redirect_error(state: &AppState, error: &RedirectError, see_other: bool) -> R
     if let Some(value) = &error.state {
         params.push(("state", value));
     }
-    params.push(("iss", &state.config.issuer));
+    params.push(("iss", state.issuer()));
     redirect_to(error.redirect_uri.as_str(), &params, see_other)
 }
 
@@ -72,12 +68,12 @@ fn error_for(state: &AppState, request: &AuthorizationRequest, error: &'static s
 }
 
 async fn validated(state: &AppState, params: &RawParams, see_other: bool) -> Result<AuthorizationRequest, Response> {
-    let client_id = authorize::client_id_of(params).map_err(|e| pages::error(StatusCode::BAD_REQUEST, &e.0))?;
-    let client = state.store.oauth_client(&client_id).await.map_err(|e| internal(&e))?;
-    authorize::validate(params, client).map_err(|error| match error {
-        AuthorizeError::Unsafe(error) => pages::error(StatusCode::BAD_REQUEST, &error.0),
-        AuthorizeError::Redirect(error) => redirect_error(state, &error, see_other),
-    })
+    match state.app.validate_authorization(params).await {
+        Ok(Ok(request)) => Ok(request),
+        Ok(Err(AuthorizeError::Unsafe(error))) => Err(pages::error(StatusCode::BAD_REQUEST, &error.0)),
+        Ok(Err(AuthorizeError::Redirect(error))) => Err(redirect_error(state, &error, see_other)),
+        Err(error) => Err(internal(&error)),
+    }
 }
 
 pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -105,8 +101,8 @@ async fn start(state: &AppState, headers: &HeaderMap, params: RawParams) -> Resp
     proceed(state, &request, session, None, false, false).await.unwrap_or_else(|response| response)
 }
 
-/// Login if needed, then consent if needed, then the code. `fresh_login` is set right after the user
-/// signed in on this request, so `prompt=login` and `max_age` are satisfied.
+/// Renders the application's decision: the login page (with a session to carry its CSRF token), the
+/// consent page, or a redirect to the client.
 async fn proceed(
     state: &AppState,
     request: &AuthorizationRequest,
@@ -115,53 +111,39 @@ async fn proceed(
     fresh_login: bool,
     see_other: bool,
 ) -> Outcome {
-    let now = state.clock.now();
-    let logged_in = session.as_ref().and_then(Session::user);
-    let must_login = match logged_in {
-        None => true,
-        Some(_) if fresh_login => false,
-        Some((_, auth_time)) => {
-            request.prompt.login
-                || request.max_age.is_some_and(|max_age| now.as_millis() - auth_time.as_millis() > max_age.saturating_mul(1000))
-        }
-    };
-    if must_login {
-        if request.prompt.none {
+    let decision = state.app.decide(request, session.as_ref(), fresh_login).await.map_err(|e| internal(&e))?;
+    let mut response = match decision {
+        Decision::LoginRequired => {
             return Err(error_for(state, request, "login_required", "The user is not signed in.", see_other));
         }
-        let (session, cookie) = match session {
-            Some(session) => (session, set_cookie),
-            None => {
-                let (session, cookie) = session::create(state, None).await.map_err(|e| internal(&e))?;
-                (session, Some(cookie))
-            }
-        };
-        let mut response = pages::login(
-            StatusCode::OK,
-            &session.csrf(),
-            &request.raw.to_query(),
-            &request.client.name,
-            request.login_hint.as_deref(),
-            None,
-        );
-        with_cookie(&mut response, cookie);
-        return Ok(response);
-    }
-    let Some(session) = session else { return Err(internal(&"logged in without a session")) };
-    let Some((user_id, auth_time)) = session.user() else { return Err(internal(&"logged in without a user")) };
-    let user = state.store.user_by_id(user_id).await.map_err(|e| internal(&e))?;
-    let Some(user) = user else {
-        return Err(pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists."));
-    };
-    let remembered = state.store.live_grant(user.id, &request.client.id).await.map_err(|e| internal(&e))?;
-    let mut response = if needs_consent(remembered.as_ref(), request.scopes, request.prompt) {
-        if request.prompt.none {
+        Decision::ConsentRequired => {
             return Err(error_for(state, request, "consent_required", "The user has not consented to these scopes.", see_other));
         }
-        consent_page(state, request, &session, &user, remembered.and_then(|g| g.organization_id), None, StatusCode::OK).await?
-    } else {
-        let grant = remembered.ok_or_else(|| internal(&"consent remembered without a grant"))?;
-        issue_code(state, request, &user, grant.id, grant.organization_id, auth_time, see_other).await?
+        Decision::AccountGone => return Err(pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists.")),
+        Decision::Login => {
+            let (session, cookie) = match session {
+                Some(session) => (session, set_cookie),
+                None => {
+                    let (session, cookie) = session::create(state, None).await.map_err(|e| internal(&e))?;
+                    (session, Some(cookie))
+                }
+            };
+            let mut response = pages::login(
+                StatusCode::OK,
+                &session.csrf(),
+                &request.raw.to_query(),
+                &request.client.name,
+                request.login_hint.as_deref(),
+                None,
+            );
+            with_cookie(&mut response, cookie);
+            return Ok(response);
+        }
+        Decision::Consent(view) => {
+            let Some(session) = session.as_ref() else { return Err(internal(&"consent without a session")) };
+            consent_page(request, session, &view, None, StatusCode::OK)
+        }
+        Decision::Code(code) => code_redirect(state, request, &code, see_other),
     };
     with_cookie(&mut response, set_cookie);
     Ok(response)
@@ -173,83 +155,37 @@ fn with_cookie(response: &mut Response, cookie: Option<HeaderValue>) {
     }
 }
 
-async fn organizations_of(state: &AppState, user: &User) -> Result<Vec<gatehouse_domain::Organization>, Response> {
-    let page = Page { sort_by: SortKey::Name, sort_dir: SortDir::Asc, ..Page::default() };
-    state.store.organizations_of_user(user.id, page).await.map_err(|e| internal(&e))
-}
-
-async fn consent_page(
-    state: &AppState,
+fn consent_page(
     request: &AuthorizationRequest,
     session: &Session,
-    user: &User,
-    selected: Option<i64>,
+    view: &authorization::ConsentView,
     message: Option<&str>,
     status: StatusCode,
-) -> Outcome {
-    let organizations = organizations_of(state, user).await?;
-    Ok(pages::consent(
+) -> Response {
+    pages::consent(
         status,
         &ConsentView {
             csrf: &session.csrf(),
             request: &request.raw.to_query(),
             client_name: &request.client.name,
             client_description: &request.client.description,
-            user_email: user.email.as_str(),
+            user_email: view.user.email.as_str(),
             scopes: request.scopes,
-            organizations: &organizations,
-            selected,
+            organizations: &view.organizations,
+            selected: view.selected,
             message,
         },
-    ))
+    )
 }
 
-/// RFC 6749 §4.1.2: a single-use code bound to the client, the redirect URI and the PKCE challenge.
-async fn issue_code(
-    state: &AppState,
-    request: &AuthorizationRequest,
-    user: &User,
-    grant_id: i64,
-    organization_id: Option<i64>,
-    auth_time: gatehouse_domain::Timestamp,
-    see_other: bool,
-) -> Outcome {
-    let now = state.clock.now();
-    let family = TokenFamily {
-        id: random_id(),
-        client_id: request.client.id.clone(),
-        user_id: Some(user.id),
-        grant_id: Some(grant_id),
-        created: now,
-        revoked_at: None,
-    };
-    state.store.insert_family(&family).await.map_err(|e| internal(&e))?;
-    let secret = OpaqueSecret::generate();
-    let code = AuthorizationCode {
-        hash: secret.hash(),
-        client_id: request.client.id.clone(),
-        user_id: user.id,
-        grant_id,
-        family_id: family.id,
-        redirect_uri: request.redirect_uri.clone(),
-        scopes: request.scopes,
-        organization_id,
-        challenge: request.challenge.clone(),
-        nonce: request.nonce.clone(),
-        auth_time,
-        created: now,
-        expires_at: now.plus_secs(state.oauth.settings.code_ttl_secs),
-        used_at: None,
-    };
-    state.store.insert_code(&code).await.map_err(|e| internal(&e))?;
-    let code_text = secret.reveal();
-    let mut params = vec![("code", code_text.as_str())];
+/// RFC 6749 §4.1.2: the code, `state`, and (RFC 9207 §2) our issuer, so the client can detect mix-up.
+fn code_redirect(state: &AppState, request: &AuthorizationRequest, code: &str, see_other: bool) -> Response {
+    let mut params = vec![("code", code)];
     if let Some(value) = &request.state {
         params.push(("state", value));
     }
-    // RFC 9207 §2: identify ourselves, so the client can detect mix-up attacks.
-    params.push(("iss", &state.config.issuer));
-    Ok(redirect_to(request.redirect_uri.as_str(), &params, see_other))
+    params.push(("iss", state.issuer()));
+    redirect_to(request.redirect_uri.as_str(), &params, see_other)
 }
 
 fn rejection_page(rejection: PostRejection) -> Response {
@@ -284,59 +220,28 @@ pub async fn login(
         Ok(parts) => parts,
         Err(response) => return response,
     };
-    let now = state.clock.now();
-    let email_text = form.get("email").ok().flatten().unwrap_or("").to_string();
-    let password_text = form.get("password").ok().flatten().unwrap_or("").to_string();
+    let email = form.get("email").ok().flatten().unwrap_or("").to_string();
+    let password = form.get("password").ok().flatten().unwrap_or("").to_string();
     let retry = |status: StatusCode, message: &str| {
-        pages::login(status, &session.csrf(), &request.raw.to_query(), &request.client.name, Some(&email_text), Some(message))
+        pages::login(status, &session.csrf(), &request.raw.to_query(), &request.client.name, Some(&email), Some(message))
     };
-    let email = Email::parse(&email_text).ok();
     // The socket peer, never X-Forwarded-For: a header is whatever the attacker wants it to be.
-    let keys = vec![
-        (format!("account:{}", email.as_ref().map_or(email_text.to_lowercase(), |e| e.as_str().to_string())), MAX_FAILURES_PER_ACCOUNT),
-        (format!("address:{}", peer.ip()), MAX_FAILURES_PER_ADDRESS),
-    ];
-    if let Some(wait) = state.oauth.throttle.retry_after(&keys, now) {
-        let mut response = retry(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {} minutes.", (wait + 59) / 60));
-        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+    match state.app.sign_in(&session, &email, password, peer.ip()).await {
+        Err(error) => internal(&error),
+        Ok(LoginOutcome::Throttled { retry_after_secs }) => {
+            let minutes = (retry_after_secs + 59) / 60;
+            let mut response = retry(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {minutes} minutes."));
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
         }
-        return response;
+        Ok(LoginOutcome::Refused) => retry(StatusCode::UNAUTHORIZED, "The email or password is incorrect."),
+        Ok(LoginOutcome::SignedIn(session)) => {
+            let cookie = session::cookie(&state, &session);
+            proceed(&state, &request, Some(session), Some(cookie), true, true).await.unwrap_or_else(|response| response)
+        }
     }
-    let user = match &email {
-        Some(email) => match state.store.user_by_email(email).await {
-            Ok(user) => user,
-            Err(error) => return internal(&error),
-        },
-        None => None,
-    };
-    if !verify_password(&state, user.as_ref(), password_text).await {
-        state.oauth.throttle.record_failure(&keys, now);
-        tracing::info!(peer = %peer.ip(), "failed sign-in at the authorization endpoint");
-        return retry(StatusCode::UNAUTHORIZED, "The email or password is incorrect.");
-    }
-    let Some(user) = user else { return internal(&"verified a password without a user") };
-    state.oauth.throttle.clear(&keys[0].0);
-    // A new session id at login, so a session planted before login is worth nothing (session fixation).
-    if let Err(error) = state.store.delete_session(&session.record.hash).await {
-        return internal(&error);
-    }
-    let (session, cookie) = match session::create(&state, Some(user.id)).await {
-        Ok(created) => created,
-        Err(error) => return internal(&error),
-    };
-    proceed(&state, &request, Some(session), Some(cookie), true, true).await.unwrap_or_else(|response| response)
-}
-
-/// argon2id off the async threads, at most two at once. An unknown account is checked against a dummy
-/// hash so that it takes as long as a wrong password.
-async fn verify_password(state: &AppState, user: Option<&User>, presented: String) -> bool {
-    let Ok(_permit) = state.oauth.hashing.acquire().await else { return false };
-    let phc = user.and_then(|u| u.password_hash.clone());
-    let known = phc.is_some();
-    let phc = phc.unwrap_or_else(|| password::dummy_hash().to_string());
-    let verified = tokio::task::spawn_blocking(move || password::verify(&presented, &phc)).await.unwrap_or(false);
-    verified && known
 }
 
 pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -344,43 +249,21 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
         Ok(parts) => parts,
         Err(response) => return response,
     };
-    let Some((user_id, auth_time)) = session.user() else {
+    if session.user().is_none() {
         return pages::error(StatusCode::BAD_REQUEST, "You are not signed in. Go back to the application and start again.");
-    };
-    let user = match state.store.user_by_id(user_id).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists."),
-        Err(error) => return internal(&error),
-    };
+    }
     match form.get("decision").ok().flatten() {
         Some("allow") => {}
         Some("deny") => return error_for(&state, &request, "access_denied", "The user denied access.", true),
         _ => return pages::error(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
-    let organizations = match organizations_of(&state, &user).await {
-        Ok(orgs) => orgs,
-        Err(response) => return response,
-    };
     let chosen = form.get("organizationId").ok().flatten().and_then(|v| v.parse::<i64>().ok());
-    let organization_id = match (organizations.is_empty(), chosen) {
-        (true, _) => None,
-        (false, Some(id)) if organizations.iter().any(|org| org.id == id) => Some(id),
-        (false, _) => {
-            return consent_page(&state, &request, &session, &user, None, Some("Choose one of your organizations."), StatusCode::BAD_REQUEST)
-                .await
-                .unwrap_or_else(|response| response);
+    match state.app.consent(&request, &session, chosen).await {
+        Err(error) => internal(&error),
+        Ok(ConsentOutcome::AccountGone) => pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists."),
+        Ok(ConsentOutcome::ChooseOrganization(view)) => {
+            consent_page(&request, &session, &view, Some("Choose one of your organizations."), StatusCode::BAD_REQUEST)
         }
-    };
-    let now = state.clock.now();
-    // Consent accumulates for the same organization; choosing another organization starts afresh.
-    let scopes = match state.store.live_grant(user.id, &request.client.id).await {
-        Ok(Some(grant)) if grant.organization_id == organization_id => grant.scopes.union(request.scopes),
-        Ok(_) => request.scopes,
-        Err(error) => return internal(&error),
-    };
-    let grant = match state.store.save_grant(user.id, &request.client.id, organization_id, scopes, now).await {
-        Ok(grant) => grant,
-        Err(error) => return internal(&error),
-    };
-    issue_code(&state, &request, &user, grant.id, organization_id, auth_time, true).await.unwrap_or_else(|response| response)
+        Ok(ConsentOutcome::Code(code)) => code_redirect(&state, &request, &code, true),
+    }
 }

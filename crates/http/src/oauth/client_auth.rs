@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_domain::oauth::authorize::form_pairs;
-use gatehouse_domain::oauth::{ClientId, ClientType, OAuthClient};
+use gatehouse_app::token_endpoint::PresentedClient;
+use gatehouse_domain::oauth::OAuthClient;
 
 use super::error::OAuthError;
 use super::form::Form;
@@ -34,16 +35,8 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &F
             (id.to_string(), post_secret.map(str::to_string))
         }
     };
-    let unknown = || OAuthError::invalid_client("Client authentication failed.", used_basic);
-    let client_id = ClientId::parse(&id).ok_or_else(unknown)?;
-    let client = state.oauth.client(&client_id).await?.filter(|client| client.is_approved()).ok_or_else(unknown)?;
-    match (client.client_type, secret) {
-        (ClientType::Confidential, Some(secret)) if client.secret_matches(&secret) => Ok(client),
-        (ClientType::Confidential, _) => Err(unknown()),
-        (ClientType::Public, None) => Ok(client),
-        // A public client has no secret; one that presents a secret is misconfigured or an impostor.
-        (ClientType::Public, Some(_)) => Err(unknown()),
-    }
+    let presented = PresentedClient { id: &id, secret: secret.as_deref(), via_basic: used_basic };
+    Ok(state.app.authenticate_client(presented).await?)
 }
 
 /// RFC 6749 §2.3.1: `Basic base64(urlencode(id) ":" urlencode(secret))`.

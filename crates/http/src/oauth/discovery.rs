@@ -10,7 +10,7 @@ use super::error::OAuthError;
 use crate::state::AppState;
 
 pub fn metadata(state: &AppState) -> Value {
-    let issuer = &state.config.issuer;
+    let issuer = state.issuer();
     let scopes: Vec<&str> = ScopeSet::catalog().map(|scope| scope.name()).collect();
     json!({
         "issuer": issuer,
@@ -51,8 +51,8 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    match state.oauth.ring().await {
-        Ok(ring) => cacheable(ring.jwks()),
-        Err(error) => OAuthError::internal(&format!("{error:?}")).into_response(),
+    match state.app.jwks().await {
+        Ok(jwks) => cacheable(jwks),
+        Err(error) => OAuthError::from(error).into_response(),
     }
 }

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_domain::oauth::jose::JoseError;
+use gatehouse_app::{AppError, OAuthRefusal};
 use gatehouse_store::StoreError;
 use serde_json::json;
 
@@ -77,6 +78,27 @@ impl From<StoreError> for OAuthError {
 impl From<JoseError> for OAuthError {
     fn from(error: JoseError) -> Self {
         Self::internal(&error)
+    }
+}
+
+impl From<AppError> for OAuthError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::OAuth(refusal) => match refusal {
+                OAuthRefusal::InvalidRequest(d) => Self::invalid_request(d),
+                OAuthRefusal::InvalidGrant(d) => Self::invalid_grant(d),
+                OAuthRefusal::InvalidScope(d) => Self::invalid_scope(d),
+                OAuthRefusal::UnauthorizedClient(d) => Self::unauthorized_client(d),
+                OAuthRefusal::UnsupportedGrantType(d) => Self::unsupported_grant_type(d),
+                OAuthRefusal::InvalidClient { description, basic_challenge } => Self::invalid_client(description, basic_challenge),
+                OAuthRefusal::InvalidToken(d) => Self::invalid_token(d),
+                OAuthRefusal::InsufficientScope(d) => Self::insufficient_scope(d),
+            },
+            AppError::Invalid(d) => Self::invalid_request(d),
+            AppError::Unauthenticated(d) => Self::invalid_token(d),
+            AppError::Store(error) => error.into(),
+            other => Self::internal(&other),
+        }
     }
 }
 

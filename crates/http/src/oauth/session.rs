@@ -1,31 +1,16 @@
-//! Browser sessions at the authorization endpoint: a random secret in an `HttpOnly; SameSite=Lax` cookie
-//! (plus `Secure` under an https issuer), stored hashed in the store so every node sees it. The CSRF token
-//! is derived from the session secret and compared in constant time.
+//! Browser sessions at the edge: the cookie that carries a session's secret (`HttpOnly; SameSite=Lax`,
+//! plus `Secure` and the `__Host-` prefix under an https issuer), and the checks every form post passes.
+//! The sessions themselves are the application's.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use gatehouse_domain::oauth::secret::constant_time_eq;
-use gatehouse_domain::oauth::{BrowserSession, OpaqueSecret};
-use gatehouse_domain::{Timestamp, UserId};
+use gatehouse_app::AppResult;
+use gatehouse_app::authorization::Session;
+use gatehouse_domain::UserId;
 
 use crate::state::AppState;
 
-pub struct Session {
-    pub secret: OpaqueSecret,
-    pub record: BrowserSession,
-}
-
-impl Session {
-    pub fn csrf(&self) -> String {
-        self.secret.derive("gatehouse-csrf")
-    }
-
-    pub fn user(&self) -> Option<(UserId, Timestamp)> {
-        self.record.user_id.zip(self.record.auth_time)
-    }
-}
-
 fn secure(state: &AppState) -> bool {
-    state.config.issuer.starts_with("https://")
+    state.issuer().starts_with("https://")
 }
 
 /// `__Host-` binds the cookie to this host and path `/`, but browsers accept it only with `Secure`.
@@ -33,9 +18,9 @@ fn cookie_name(state: &AppState) -> &'static str {
     if secure(state) { "__Host-gatehouse_session" } else { "gatehouse_session" }
 }
 
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, gatehouse_store::StoreError> {
+/// The live session the request's cookie names, if any.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> AppResult<Option<Session>> {
     let name = cookie_name(state);
-    let now = state.clock.now();
     for value in headers.get_all(header::COOKIE) {
         let Ok(text) = value.to_str() else { continue };
         for pair in text.split(';') {
@@ -43,39 +28,29 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Ses
             if key != name {
                 continue;
             }
-            let Some(secret) = OpaqueSecret::parse(value) else { continue };
-            if let Some(record) = state.store.session(&secret.hash()).await?
-                && record.expires_at > now
-            {
-                return Ok(Some(Session { secret, record }));
+            if let Some(session) = state.app.session(value).await? {
+                return Ok(Some(session));
             }
         }
     }
     Ok(None)
 }
 
-/// A new session (anonymous, or logged in at `now`), stored, with its `Set-Cookie` value.
-pub async fn create(
-    state: &AppState,
-    user: Option<UserId>,
-) -> Result<(Session, HeaderValue), gatehouse_store::StoreError> {
-    let now = state.clock.now();
-    let secret = OpaqueSecret::generate();
-    let ttl = state.oauth.settings.session_ttl_secs;
-    let record = BrowserSession {
-        hash: secret.hash(),
-        user_id: user,
-        auth_time: user.map(|_| now),
-        created: now,
-        expires_at: now.plus_secs(ttl),
-    };
-    state.store.insert_session(&record).await?;
-    let mut cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}", cookie_name(state), secret.reveal());
+/// The `Set-Cookie` value that hands a session to the browser.
+pub fn cookie(state: &AppState, session: &Session) -> HeaderValue {
+    let ttl = state.app.settings.oauth.session_ttl_secs;
+    let mut cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}", cookie_name(state), session.secret.reveal());
     if secure(state) {
         cookie.push_str("; Secure");
     }
-    let value = HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""));
-    Ok((Session { secret, record }, value))
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A new session (anonymous, or signed in now), with its `Set-Cookie` value.
+pub async fn create(state: &AppState, user: Option<UserId>) -> AppResult<(Session, HeaderValue)> {
+    let session = state.app.create_session(user).await?;
+    let value = cookie(state, &session);
+    Ok((session, value))
 }
 
 /// Why a form post is refused before anything else is looked at.
@@ -92,7 +67,7 @@ pub fn check_post(headers: &HeaderMap, session: Option<&Session>, csrf: Option<&
     }
     let session = session.ok_or(PostRejection::NoSession)?;
     match csrf {
-        Some(presented) if constant_time_eq(presented, &session.csrf()) => Ok(()),
+        Some(presented) if session.csrf_matches(presented) => Ok(()),
         _ => Err(PostRejection::BadCsrf),
     }
 }

@@ -5,15 +5,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
-use gatehouse_domain::oauth::ClientId;
-use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, IdTokenClaims};
-use gatehouse_domain::UserId;
 use serde_json::{Value, json};
 
 use super::error::{OAuthError, OAuthResult, json_no_store};
 use super::form::Form;
-use super::issue::{has, profile_claims};
-use super::runtime::TokenCheck;
 use crate::state::AppState;
 
 pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
@@ -52,43 +47,12 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Str
     }
 }
 
-fn refused(check: TokenCheck) -> OAuthError {
-    match check {
-        TokenCheck::Invalid(_) => OAuthError::invalid_token("The token is invalid, expired or revoked."),
-        TokenCheck::Internal(cause) => OAuthError::internal(&cause),
-    }
-}
-
 async fn handle(state: &AppState, method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Value> {
     let token = bearer(method, headers, body)?;
-    let (user_id, scopes) = if peek_typ(&token).is_some_and(|typ| typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt")) {
-        let (verified, principal) = state.oauth.verify_access_token(&token).await.map_err(refused)?;
-        let scopes = verified.scopes;
-        if verified.is_client_credentials() {
-            return Err(OAuthError::invalid_token("A client credentials token has no user."));
-        }
-        if !has(scopes, "openid") {
-            return Err(OAuthError::insufficient_scope("The access token was not granted the openid scope."));
-        }
-        (principal.user_id, scopes)
-    } else {
-        // Make: `Authorization: Bearer <id_token>`. The ID token is as good as the consent behind it.
-        let claims: IdTokenClaims = state.oauth.verify_jwt(&token, ID_TOKEN_TYP, None).await.map_err(refused)?;
-        let invalid = || OAuthError::invalid_token("The token is invalid, expired or revoked.");
-        let user_id = claims.sub.parse::<i64>().map(UserId).map_err(|_| invalid())?;
-        let client_id = ClientId::parse(&claims.aud).ok_or_else(invalid)?;
-        let grant = state.store.live_grant(user_id, &client_id).await?.ok_or_else(invalid)?;
-        (user_id, grant.scopes)
-    };
-    let user = state.store.user_by_id(user_id).await?.ok_or_else(|| OAuthError::invalid_token("The user no longer exists."))?;
+    let (user, claims) = state.app.userinfo(&token).await?;
     let mut body = json!({ "sub": user.id.0.to_string() });
-    for (key, value) in profile_claims(&user, scopes) {
+    for (key, value) in claims {
         body[key] = value;
     }
     Ok(body)
-}
-
-/// The `typ` of a JWT's header, unverified: only to choose which verification applies.
-fn peek_typ(token: &str) -> Option<String> {
-    jsonwebtoken::decode_header(token).ok().and_then(|header| header.typ)
 }

@@ -1,0 +1,183 @@
+//! Verifying credentials: API tokens through the node's cache, OAuth access tokens (RFC 9068) through the
+//! bearer cache with a liveness check, so that revocation takes effect at once.
+
+use std::sync::Arc;
+
+use gatehouse_domain::oauth::ClientId;
+use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use gatehouse_domain::{ApiToken, ApiTokenSecret, ScopeSet, TokenHash, UserId};
+
+use crate::caches::{CheckedBearer, Principal, VerifiedAccessToken, VerifiedApiToken};
+use crate::keys::TokenCheck;
+use crate::{Actor, App, AppError, AppResult, AuthMethod, OrganizationLimit};
+
+/// Why an API token was refused. Each answers 401 at the edge, with its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiTokenRefusal {
+    UnknownOrDeleted,
+    OtherZone,
+    Expired,
+}
+
+impl App {
+    /// An API token: known, issued in this zone, not expired. A cached token costs a hash and a lookup.
+    pub async fn authenticate_api_token(
+        &self,
+        secret: &ApiTokenSecret,
+    ) -> AppResult<Result<(Actor, Arc<VerifiedApiToken>), ApiTokenRefusal>> {
+        let hash = secret.hash();
+        let now = self.clock.now();
+        let verified = match self.caches.api_token(&hash, now) {
+            Some(verified) => verified,
+            None => {
+                let token = self.store.api_token_by_hash(&hash).await?;
+                let Some(token) = token.filter(|token| token.hash.matches(&hash)) else {
+                    return Ok(Err(ApiTokenRefusal::UnknownOrDeleted));
+                };
+                let Some(user) = self.store.user_by_id(token.user_id).await? else {
+                    return Ok(Err(ApiTokenRefusal::UnknownOrDeleted));
+                };
+                let verified = Arc::new(self.verified_api_token(&token, user.is_admin, now));
+                self.caches.api_tokens.insert(hash, verified.clone());
+                verified
+            }
+        };
+        if !verified.in_this_zone {
+            return Ok(Err(ApiTokenRefusal::OtherZone));
+        }
+        if verified.expires_at.is_some_and(|expires_at| expires_at <= now) {
+            return Ok(Err(ApiTokenRefusal::Expired));
+        }
+        self.usage.note(&hash, &verified.usage, now);
+        let actor = Actor {
+            user_id: verified.user_id,
+            is_admin: verified.is_admin,
+            scopes: verified.scopes,
+            method: AuthMethod::ApiToken { created: verified.created },
+            organizations: OrganizationLimit::Any,
+        };
+        Ok(Ok((actor, verified)))
+    }
+
+    fn verified_api_token(&self, token: &ApiToken, is_admin: bool, now: gatehouse_domain::Timestamp) -> VerifiedApiToken {
+        VerifiedApiToken {
+            user_id: token.user_id,
+            created: token.created,
+            scopes: token.scopes,
+            in_this_zone: token.zone == self.settings.zone,
+            expires_at: token.expires_at,
+            is_admin,
+            usage: Arc::default(),
+            verified_at: now,
+        }
+    }
+
+    /// An OAuth access token on `/api/v2`: RFC 9068 checks, then liveness, limited to the organization
+    /// chosen at consent. `Ok(Err(reason))` is a refusal.
+    pub async fn authenticate_access_token(&self, token: &str) -> AppResult<Result<Actor, &'static str>> {
+        match self.verify_access_token(token).await {
+            Ok((verified, principal)) => {
+                let organizations = if verified.is_client_credentials() {
+                    OrganizationLimit::Any
+                } else {
+                    verified.claims.org_id.map_or(OrganizationLimit::Nothing, OrganizationLimit::Only)
+                };
+                Ok(Ok(Actor {
+                    user_id: principal.user_id,
+                    is_admin: principal.is_admin,
+                    scopes: verified.scopes,
+                    method: AuthMethod::OAuth { token: verified },
+                    organizations,
+                }))
+            }
+            Err(TokenCheck::Invalid(reason)) => Ok(Err(reason)),
+            Err(TokenCheck::Failed(error)) => Err(error),
+        }
+    }
+
+    /// An RFC 9068 access token for our API: signature, `typ`, `iss`, `aud`, `exp`, and that neither its
+    /// family nor the token itself has been revoked.
+    pub async fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Result<(Arc<VerifiedAccessToken>, Arc<Principal>), TokenCheck> {
+        let key = TokenHash::of_bytes(token.as_bytes());
+        let epoch = self.caches.epoch();
+        let now = self.clock.now();
+        let verified = match self.caches.bearer(&key, now) {
+            Some(checked) => {
+                if checked.verified.claims.exp <= now.as_secs() {
+                    return Err(TokenCheck::Invalid("expired"));
+                }
+                if checked.is_current(epoch, now) {
+                    return answer(&checked);
+                }
+                // Verified, but its liveness answer is old or predates a revocation: ask again.
+                checked.verified.clone()
+            }
+            None => {
+                let audience = self.settings.zone.clone();
+                let claims: AccessTokenClaims = self.verify_jwt(token, ACCESS_TOKEN_TYP, Some(&audience)).await?;
+                let scopes = ScopeSet::parse_delimited(&claims.scope).unwrap_or_default();
+                Arc::new(VerifiedAccessToken { claims, scopes, verified_at: now })
+            }
+        };
+        let principal = self.principal_of(&verified).await?.map(Arc::new);
+        let checked = Arc::new(CheckedBearer { verified, principal, epoch, checked_at: now });
+        // Kept even when a revocation raced this check: the entry carries the epoch it was checked in, so
+        // the next use asks again; what is kept is the signature check, which no revocation undoes.
+        self.caches.bearers.insert(key, checked.clone());
+        answer(&checked)
+    }
+
+    async fn principal_of(&self, verified: &VerifiedAccessToken) -> Result<Option<Principal>, TokenCheck> {
+        let claims = &verified.claims;
+        if !self.store.access_token_live(&claims.fam, &claims.jti).await? {
+            return Ok(None);
+        }
+        let user_id = if verified.is_client_credentials() {
+            // Client credentials: the client acts as itself, with its owner's account.
+            let Some(client_id) = ClientId::parse(&claims.client_id) else { return Ok(None) };
+            match self.client(&client_id).await? {
+                Some(client) if client.is_approved() => client.owner,
+                _ => return Ok(None),
+            }
+        } else {
+            match claims.sub.parse::<i64>() {
+                Ok(id) => UserId(id),
+                Err(_) => return Ok(None),
+            }
+        };
+        let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(None) };
+        Ok(Some(Principal { user_id: user.id, is_admin: user.is_admin, email: Arc::from(user.email.as_str()) }))
+    }
+
+    /// A client by id, from the cache or the store.
+    pub async fn client(&self, id: &ClientId) -> AppResult<Option<Arc<gatehouse_domain::oauth::OAuthClient>>> {
+        let now = self.clock.now();
+        if let Some(client) = self.caches.client(id, now) {
+            return Ok(Some(client));
+        }
+        let epoch = self.caches.epoch();
+        let Some(client) = self.store.oauth_client(id).await? else { return Ok(None) };
+        let client = Arc::new(client);
+        self.caches.remember_client(epoch, &client, now);
+        Ok(Some(client))
+    }
+}
+
+fn answer(checked: &CheckedBearer) -> Result<(Arc<VerifiedAccessToken>, Arc<Principal>), TokenCheck> {
+    match &checked.principal {
+        Some(principal) => Ok((checked.verified.clone(), principal.clone())),
+        None => Err(TokenCheck::Invalid("revoked")),
+    }
+}
+
+impl From<TokenCheck> for AppError {
+    fn from(check: TokenCheck) -> Self {
+        match check {
+            TokenCheck::Invalid(reason) => AppError::Unauthenticated(reason.to_string()),
+            TokenCheck::Failed(error) => error,
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The authorization endpoint's decisions (RFC 6749 §4.1.1–4.1.2, OIDC Core §3.1.2): who is signed in,
+//! whether consent is needed, and the single-use code. The HTTP edge renders each decision as a page or a
+//! redirect; browser sessions and the login throttle live here so the console shares them.
+
+use std::net::IpAddr;
+
+use gatehouse_domain::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, RawParams};
+use gatehouse_domain::oauth::grant::needs_consent;
+use gatehouse_domain::oauth::secret::random_id;
+use gatehouse_domain::oauth::{AuthorizationCode, BrowserSession, OpaqueSecret, TokenFamily};
+use gatehouse_domain::{Email, Organization, Page, SortDir, SortKey, Timestamp, User, UserId};
+
+use crate::throttle::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS};
+use crate::{App, AppResult};
+
+/// A browser session: a random secret in a cookie, stored hashed so every node sees it.
+pub struct Session {
+    pub secret: OpaqueSecret,
+    pub record: BrowserSession,
+}
+
+impl Session {
+    /// The CSRF token of this session's forms, derived from its secret.
+    pub fn csrf(&self) -> String {
+        self.secret.derive("gatehouse-csrf")
+    }
+
+    /// Compares a presented CSRF token in constant time.
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        gatehouse_domain::oauth::secret::constant_time_eq(presented, &self.csrf())
+    }
+
+    pub fn user(&self) -> Option<(UserId, Timestamp)> {
+        self.record.user_id.zip(self.record.auth_time)
+    }
+}
+
+/// What the authorization endpoint does next.
+pub enum Decision {
+    /// Show the login form.
+    Login,
+    /// `prompt=none` but nobody is signed in (OIDC Core §3.1.2.6 `login_required`).
+    LoginRequired,
+    /// Show the consent form.
+    Consent(ConsentView),
+    /// `prompt=none` but consent is needed (`consent_required`).
+    ConsentRequired,
+    /// Redirect to the client with this code.
+    Code(String),
+    /// The session's user was deleted.
+    AccountGone,
+}
+
+/// What the consent page shows.
+pub struct ConsentView {
+    pub user: User,
+    pub organizations: Vec<Organization>,
+    pub selected: Option<i64>,
+}
+
+pub enum LoginOutcome {
+    SignedIn(Session),
+    Refused,
+    Throttled { retry_after_secs: i64 },
+}
+
+pub enum ConsentOutcome {
+    Code(String),
+    /// The organization chosen is not one of the user's: choose again.
+    ChooseOrganization(ConsentView),
+    AccountGone,
+}
+
+impl App {
+    /// Validates an authorization request against the client it names.
+    pub async fn validate_authorization(&self, params: &RawParams) -> AppResult<Result<AuthorizationRequest, AuthorizeError>> {
+        let client_id = match authorize::client_id_of(params) {
+            Ok(id) => id,
+            Err(error) => return Ok(Err(AuthorizeError::Unsafe(error))),
+        };
+        let client = self.store.oauth_client(&client_id).await?;
+        Ok(authorize::validate(params, client))
+    }
+
+    /// The live session a cookie value names, if any.
+    pub async fn session(&self, cookie_value: &str) -> AppResult<Option<Session>> {
+        let Some(secret) = OpaqueSecret::parse(cookie_value) else { return Ok(None) };
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .session(&secret.hash())
+            .await?
+            .filter(|record| record.expires_at > now)
+            .map(|record| Session { secret, record }))
+    }
+
+    /// A new session, anonymous or signed in now.
+    pub async fn create_session(&self, user: Option<UserId>) -> AppResult<Session> {
+        let now = self.clock.now();
+        let secret = OpaqueSecret::generate(self.random.as_ref());
+        let record = BrowserSession {
+            hash: secret.hash(),
+            user_id: user,
+            auth_time: user.map(|_| now),
+            created: now,
+            expires_at: now.plus_secs(self.settings.oauth.session_ttl_secs),
+        };
+        self.store.insert_session(&record).await?;
+        Ok(Session { secret, record })
+    }
+
+    /// Login if needed, then consent if needed, then the code. `fresh_login` is set right after the user
+    /// signed in on this request, so `prompt=login` and `max_age` are satisfied.
+    pub async fn decide(&self, request: &AuthorizationRequest, session: Option<&Session>, fresh_login: bool) -> AppResult<Decision> {
+        let now = self.clock.now();
+        let signed_in = session.and_then(Session::user);
+        let must_login = match signed_in {
+            None => true,
+            Some(_) if fresh_login => false,
+            Some((_, auth_time)) => {
+                request.prompt.login
+                    || request.max_age.is_some_and(|max_age| now.as_millis() - auth_time.as_millis() > max_age.saturating_mul(1000))
+            }
+        };
+        let Some((user_id, auth_time)) = signed_in.filter(|_| !must_login) else {
+            return Ok(if request.prompt.none { Decision::LoginRequired } else { Decision::Login });
+        };
+        let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(Decision::AccountGone) };
+        let remembered = self.store.live_grant(user.id, &request.client.id).await?;
+        match remembered {
+            Some(grant) if !needs_consent(Some(&grant), request.scopes, request.prompt) => {
+                let code = self.issue_code(request, &user, grant.id, grant.organization_id, auth_time).await?;
+                Ok(Decision::Code(code))
+            }
+            _ if request.prompt.none => Ok(Decision::ConsentRequired),
+            remembered => {
+                let selected = remembered.and_then(|grant| grant.organization_id);
+                Ok(Decision::Consent(self.consent_view(user, selected).await?))
+            }
+        }
+    }
+
+    async fn consent_view(&self, user: User, selected: Option<i64>) -> AppResult<ConsentView> {
+        let page = Page { sort_by: SortKey::Name, sort_dir: SortDir::Asc, ..Page::default() };
+        let organizations = self.store.organizations_of_user(user.id, page).await?;
+        Ok(ConsentView { user, organizations, selected })
+    }
+
+    /// Signs a user in on the login form: throttled per account and per client address, argon2id-checked,
+    /// and on success a new session replaces the old one, so a session planted before login is worth
+    /// nothing (session fixation).
+    pub async fn sign_in(&self, previous: &Session, email: &str, password: String, peer: IpAddr) -> AppResult<LoginOutcome> {
+        let now = self.clock.now();
+        let parsed = Email::parse(email).ok();
+        let account = parsed.as_ref().map_or_else(|| email.to_lowercase(), |e| e.as_str().to_string());
+        let keys = [
+            (format!("account:{account}"), MAX_FAILURES_PER_ACCOUNT),
+            (format!("address:{peer}"), MAX_FAILURES_PER_ADDRESS),
+        ];
+        if let Some(wait) = self.login_throttle.retry_after(&keys, now) {
+            return Ok(LoginOutcome::Throttled { retry_after_secs: wait });
+        }
+        let user = match &parsed {
+            Some(email) => self.store.user_by_email(email).await?,
+            None => None,
+        };
+        // An unknown account is checked against a dummy hash, so it takes as long as a wrong password.
+        let phc = user.as_ref().and_then(|user| user.password_hash.clone());
+        let verified = self.verify_password(phc, password).await;
+        let Some(user) = user.filter(|_| verified) else {
+            self.login_throttle.record_failure(&keys, now);
+            tracing::info!(%peer, "failed sign-in");
+            return Ok(LoginOutcome::Refused);
+        };
+        self.login_throttle.clear(&keys[0].0);
+        self.store.delete_session(&previous.record.hash).await?;
+        Ok(LoginOutcome::SignedIn(self.create_session(Some(user.id)).await?))
+    }
+
+    /// Records consent (accumulating for the same organization; choosing another starts afresh) and
+    /// issues the code. The organization must be one of the user's when they have any.
+    pub async fn consent(&self, request: &AuthorizationRequest, session: &Session, chosen: Option<i64>) -> AppResult<ConsentOutcome> {
+        let Some((user_id, auth_time)) = session.user() else { return Ok(ConsentOutcome::AccountGone) };
+        let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(ConsentOutcome::AccountGone) };
+        let view = self.consent_view(user, None).await?;
+        let organization_id = match (view.organizations.is_empty(), chosen) {
+            (true, _) => None,
+            (false, Some(id)) if view.organizations.iter().any(|org| org.id == id) => Some(id),
+            (false, _) => return Ok(ConsentOutcome::ChooseOrganization(view)),
+        };
+        let user = view.user;
+        let now = self.clock.now();
+        let scopes = match self.store.live_grant(user.id, &request.client.id).await? {
+            Some(grant) if grant.organization_id == organization_id => grant.scopes.union(request.scopes),
+            _ => request.scopes,
+        };
+        let grant = self.store.save_grant(user.id, &request.client.id, organization_id, scopes, now).await?;
+        let code = self.issue_code(request, &user, grant.id, organization_id, auth_time).await?;
+        Ok(ConsentOutcome::Code(code))
+    }
+
+    /// RFC 6749 §4.1.2: a single-use code bound to the client, the redirect URI and the PKCE challenge,
+    /// opening a token family of its own.
+    async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        user: &User,
+        grant_id: i64,
+        organization_id: Option<i64>,
+        auth_time: Timestamp,
+    ) -> AppResult<String> {
+        let now = self.clock.now();
+        let family = TokenFamily {
+            id: random_id(self.random.as_ref()),
+            client_id: request.client.id.clone(),
+            user_id: Some(user.id),
+            grant_id: Some(grant_id),
+            created: now,
+            revoked_at: None,
+        };
+        self.store.insert_family(&family).await?;
+        let secret = OpaqueSecret::generate(self.random.as_ref());
+        let code = AuthorizationCode {
+            hash: secret.hash(),
+            client_id: request.client.id.clone(),
+            user_id: user.id,
+            grant_id,
+            family_id: family.id,
+            redirect_uri: request.redirect_uri.clone(),
+            scopes: request.scopes,
+            organization_id,
+            challenge: request.challenge.clone(),
+            nonce: request.nonce.clone(),
+            auth_time,
+            created: now,
+            expires_at: now.plus_secs(self.settings.oauth.code_ttl_secs),
+            used_at: None,
+        };
+        self.store.insert_code(&code).await?;
+        Ok(secret.reveal())
+    }
+}

@@ -1,0 +1,174 @@
+//! OAuth clients, the Make way: any user requests one, a platform administrator approves or rejects it.
+//! A confidential client's secret is shown once, at approval or rotation, and stored hashed.
+
+use gatehouse_domain::oauth::client::approve;
+use gatehouse_domain::oauth::{ClientId, ClientStatus, ClientType, NewClient, OAuthClient, OpaqueSecret};
+use gatehouse_domain::{ScopeSet, UserId};
+
+use crate::{App, AppError, AppResult, Invalidation};
+
+/// A registration as filed (Make's form): name, type, redirect URIs, scopes, description.
+#[derive(Debug, Clone)]
+pub struct ClientRegistration<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub client_type: &'a str,
+    pub redirect_uris: &'a [String],
+    pub scopes: &'a [String],
+}
+
+/// An administrator's decision to approve, with what it may narrow.
+#[derive(Debug, Clone, Default)]
+pub struct Approval {
+    /// The scopes to approve; by default those requested. Never more than requested.
+    pub scopes: Option<Vec<String>>,
+    /// Lets a public client receive refresh tokens. `None` keeps what the client has.
+    pub allow_refresh: Option<bool>,
+}
+
+impl App {
+    fn registration(registration: &ClientRegistration<'_>) -> AppResult<NewClient> {
+        Ok(NewClient::new(
+            registration.name,
+            registration.description,
+            registration.client_type,
+            registration.redirect_uris,
+            registration.scopes,
+        )?)
+    }
+
+    /// Files a client request (status: requested) owned by `owner`.
+    pub async fn request_client(&self, owner: UserId, registration: ClientRegistration<'_>) -> AppResult<OAuthClient> {
+        let client = Self::registration(&registration)?.into_client(owner, self.clock.now(), self.random.as_ref());
+        self.store.insert_oauth_client(&client).await?;
+        Ok(client)
+    }
+
+    /// Makes an approved client at once (the operator's shortcut); returns its secret when confidential.
+    pub async fn create_approved_client(
+        &self,
+        owner: UserId,
+        registration: ClientRegistration<'_>,
+        allow_refresh: bool,
+    ) -> AppResult<(OAuthClient, Option<OpaqueSecret>)> {
+        let mut new = Self::registration(&registration)?;
+        new.allow_refresh = allow_refresh;
+        let mut client = new.into_client(owner, self.clock.now(), self.random.as_ref());
+        let secret = approve(&mut client, self.random.as_ref());
+        self.store.insert_oauth_client(&client).await?;
+        Ok((client, secret))
+    }
+
+    /// Clients, oldest first, optionally only those with a status or an owner.
+    pub async fn list_clients(&self, status: Option<ClientStatus>, owner: Option<UserId>) -> AppResult<Vec<OAuthClient>> {
+        Ok(self.store.list_oauth_clients(status, owner).await?)
+    }
+
+    pub async fn find_client(&self, id: &str) -> AppResult<OAuthClient> {
+        let not_found = || AppError::not_found("The client does not exist.");
+        let id = ClientId::parse(id).ok_or_else(not_found)?;
+        self.store.oauth_client(&id).await?.ok_or_else(not_found)
+    }
+
+    /// Approves a requested client; a confidential client's secret is in this answer and nowhere else.
+    pub async fn approve_client(&self, id: &str, approval: Approval) -> AppResult<(OAuthClient, Option<OpaqueSecret>)> {
+        let mut client = self.find_client(id).await?;
+        if client.status == ClientStatus::Approved {
+            return Err(AppError::Conflict("The client is already approved; rotate its secret instead.".into()));
+        }
+        if let Some(names) = approval.scopes {
+            let asked = ScopeSet::parse_names(names.iter().map(String::as_str))?;
+            client.scopes = asked
+                .narrowing(client.scopes)
+                .map_err(|_| AppError::invalid("An approval cannot add scopes the client did not request."))?;
+        }
+        if let Some(allow) = approval.allow_refresh {
+            client.allow_refresh = allow;
+        }
+        let secret = approve(&mut client, self.random.as_ref());
+        self.store.update_oauth_client(&client, self.clock.now()).await?;
+        self.apply(&[Invalidation::OAuth]);
+        Ok((client, secret))
+    }
+
+    /// Rejects a client. One rejected after approval loses every token it holds, at once, in the same
+    /// transaction as the rejection.
+    pub async fn reject_client(&self, id: &str) -> AppResult<OAuthClient> {
+        let client = self.find_client(id).await?;
+        let rejected = self
+            .store
+            .reject_client(&client.id, self.clock.now())
+            .await?
+            .ok_or_else(|| AppError::not_found("The client does not exist."))?;
+        self.apply(&[Invalidation::OAuth]);
+        Ok(rejected)
+    }
+
+    /// Deletes a client with its grants, families, codes and refresh tokens.
+    pub async fn delete_client(&self, id: &str) -> AppResult<OAuthClient> {
+        let client = self.find_client(id).await?;
+        self.store.delete_oauth_client(&client.id, self.clock.now()).await?;
+        self.apply(&[Invalidation::OAuth]);
+        Ok(client)
+    }
+
+    /// Gives an approved confidential client a new secret; the old one stops working at once.
+    pub async fn rotate_client_secret(&self, id: &str) -> AppResult<(OAuthClient, OpaqueSecret)> {
+        let mut client = self.find_client(id).await?;
+        if client.client_type != ClientType::Confidential || client.status != ClientStatus::Approved {
+            return Err(AppError::invalid("Only an approved confidential client has a secret."));
+        }
+        let secret = OpaqueSecret::generate(self.random.as_ref());
+        client.secret_hash = Some(secret.hash());
+        self.store.update_oauth_client(&client, self.clock.now()).await?;
+        self.apply(&[Invalidation::OAuth]);
+        Ok((client, secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestApp;
+
+    fn registration<'a>(uris: &'a [String], scopes: &'a [String]) -> ClientRegistration<'a> {
+        ClientRegistration { name: "App", description: "", client_type: "public", redirect_uris: uris, scopes }
+    }
+
+    #[tokio::test]
+    async fn an_approval_without_allow_refresh_keeps_the_clients_choice() {
+        let app = TestApp::new().await;
+        let owner = app.user("dev@example.com", false).await;
+        let uris = vec!["https://app.example/cb".to_string()];
+        let scopes = vec!["teams:read".to_string()];
+        let requested = app.request_client(owner.id, registration(&uris, &scopes)).await.unwrap();
+        let (approved, secret) = app.approve_client(requested.id.as_str(), Approval::default()).await.unwrap();
+        assert!(secret.is_none(), "public clients have no secret");
+        assert!(!approved.allow_refresh);
+        assert_eq!(approved.status, ClientStatus::Approved);
+    }
+
+    #[tokio::test]
+    async fn an_approval_never_adds_scopes() {
+        let app = TestApp::new().await;
+        let owner = app.user("dev@example.com", false).await;
+        let uris = vec!["https://app.example/cb".to_string()];
+        let scopes = vec!["teams:read".to_string()];
+        let requested = app.request_client(owner.id, registration(&uris, &scopes)).await.unwrap();
+        let wider = Approval { scopes: Some(vec!["teams:read".into(), "teams:write".into()]), allow_refresh: None };
+        assert!(matches!(app.approve_client(requested.id.as_str(), wider).await, Err(AppError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_client_is_forgotten_by_the_cache() {
+        let app = TestApp::new().await;
+        let owner = app.user("dev@example.com", false).await;
+        let uris = vec!["https://app.example/cb".to_string()];
+        let scopes = vec!["teams:read".to_string()];
+        let requested = app.request_client(owner.id, registration(&uris, &scopes)).await.unwrap();
+        app.approve_client(requested.id.as_str(), Approval::default()).await.unwrap();
+        assert!(app.client(&requested.id).await.unwrap().is_some_and(|c| c.is_approved()));
+        app.reject_client(requested.id.as_str()).await.unwrap();
+        assert!(app.client(&requested.id).await.unwrap().is_some_and(|c| !c.is_approved()));
+    }
+}

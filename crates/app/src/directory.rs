@@ -1,0 +1,303 @@
+//! Users, organizations, teams and memberships. Outsiders are told an organization does not exist (Make
+//! hides existence), and every request that reaches an organization's resources counts against its rate
+//! limit here, where membership is checked.
+
+use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
+use gatehouse_domain::{Email, OrgRole, Organization, Page, SortDir, SortKey, Team, User, UserId};
+use gatehouse_store::NewOrganization;
+
+use crate::{Actor, App, AppError, AppResult, Invalidation, OrganizationLimit};
+
+/// Make's `license.apiLimit` bounds.
+pub const API_LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1_000_000;
+
+/// A new organization as asked for.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationRequest {
+    pub name: String,
+    pub timezone: Option<String>,
+    pub country: Option<String>,
+    pub api_limit: Option<i64>,
+}
+
+/// Changes to an organization; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationChanges {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    pub country: Option<String>,
+    pub api_limit: Option<i64>,
+}
+
+fn check_api_limit(limit: i64) -> AppResult<i64> {
+    if API_LIMIT_RANGE.contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::invalid("license.apiLimit must be from 1 to 1000000."))
+    }
+}
+
+impl App {
+    // Users.
+
+    /// Creates a user; with a password, after the policy check and hashed with argon2id.
+    pub async fn create_user(&self, name: &str, email: &str, password: Option<String>, admin: bool) -> AppResult<User> {
+        let hash = match password {
+            Some(password) => Some(self.hash_password(password).await?),
+            None => None,
+        };
+        let new = NewUser::new(name, email, hash, admin)?;
+        Ok(self.store.create_user(&new, self.clock.now()).await?)
+    }
+
+    pub async fn user(&self, id: UserId) -> AppResult<Option<User>> {
+        Ok(self.store.user_by_id(id).await?)
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> AppResult<User> {
+        let email = Email::parse(email)?;
+        self.store.user_by_email(&email).await?.ok_or_else(|| AppError::not_found(format!("No user has the email {}.", email.as_str())))
+    }
+
+    pub async fn list_users(&self, page: Page) -> AppResult<Vec<User>> {
+        Ok(self.store.list_users(page).await?)
+    }
+
+    /// Deletes a user with everything they hold; their credentials stop working on every node.
+    /// `by` is the administrator asking, who may not delete themselves (a platform never loses its last
+    /// way in by accident); `None` is the operator at the command line.
+    pub async fn delete_user(&self, id: UserId, by: Option<&Actor>) -> AppResult<()> {
+        if by.is_some_and(|actor| actor.user_id == id) {
+            return Err(AppError::invalid("Administrators cannot delete their own account here."));
+        }
+        if !self.store.delete_user(id, self.clock.now()).await? {
+            return Err(AppError::not_found("The user does not exist."));
+        }
+        self.apply(&[Invalidation::User(id)]);
+        Ok(())
+    }
+
+    // Organizations.
+
+    /// The organizations the actor belongs to and reaches, a page of them. A credential limited to one
+    /// organization sees that one alone, so its pages are never short.
+    pub async fn organizations_of(&self, actor: &Actor, page: Page) -> AppResult<Vec<Organization>> {
+        match actor.organizations {
+            OrganizationLimit::Any => Ok(self.store.organizations_of_user(actor.user_id, page).await?),
+            OrganizationLimit::Nothing => Ok(Vec::new()),
+            OrganizationLimit::Only(id) => {
+                if page.offset > 0 || page.limit == 0 || self.store.organization_role(id, actor.user_id).await?.is_none() {
+                    return Ok(Vec::new());
+                }
+                Ok(self.store.organization(id).await?.into_iter().collect())
+            }
+        }
+    }
+
+    /// Every organization (administrators).
+    pub async fn all_organizations(&self, page: Page) -> AppResult<Vec<Organization>> {
+        Ok(self.store.list_organizations(page).await?)
+    }
+
+    /// The organization and the actor's role in it, counting the request against its rate limit.
+    /// Outsiders get "not found", not "forbidden".
+    pub async fn membership(&self, actor: &Actor, id: i64) -> AppResult<(Organization, OrgRole)> {
+        let not_found = || AppError::not_found("The organization does not exist.");
+        // An OAuth grant reaches only the organization chosen at consent; others look nonexistent.
+        if !actor.reaches_organization(id) {
+            return Err(not_found());
+        }
+        let role = self.store.organization_role(id, actor.user_id).await?.ok_or_else(not_found)?;
+        let org = self.store.organization(id).await?.ok_or_else(not_found)?;
+        self.count_request(&org)?;
+        Ok((org, role))
+    }
+
+    /// Make's per-organization limit (`license.apiLimit` per minute), with Make's own message.
+    fn count_request(&self, org: &Organization) -> AppResult<()> {
+        self.organization_limits.check(org.id, org.api_limit, self.clock.now()).map_err(|exceeded| AppError::RateLimited {
+            detail: "Requests limit for organization exceeded, please try again later.".into(),
+            retry_after_secs: exceeded.retry_after_secs,
+        })
+    }
+
+    /// The organization with its teams, for its members.
+    pub async fn organization_detail(&self, actor: &Actor, id: i64) -> AppResult<(Organization, Vec<Team>)> {
+        let (org, _) = self.membership(actor, id).await?;
+        let page = Page { sort_by: SortKey::Id, sort_dir: SortDir::Asc, ..Page::default() };
+        let teams = self.store.teams_of_organization(org.id, page).await?;
+        Ok((org, teams))
+    }
+
+    /// Make: "Create organizations (admins only)". The creator owns it.
+    pub async fn create_organization(&self, actor: &Actor, request: OrganizationRequest) -> AppResult<Organization> {
+        if !actor.is_admin {
+            return Err(AppError::forbidden("Only platform administrators can create organizations."));
+        }
+        if actor.organizations != OrganizationLimit::Any {
+            return Err(AppError::forbidden("This OAuth grant is limited to one organization and cannot create others."));
+        }
+        self.create_organization_for(actor.user_id, request).await
+    }
+
+    /// Creates an organization owned by `owner` (the operator's way, and first start).
+    pub async fn create_organization_for(&self, owner: UserId, request: OrganizationRequest) -> AppResult<Organization> {
+        let new = NewOrganization {
+            name: parse_name(&request.name, "organization")?,
+            zone: self.settings.zone.clone(),
+            api_limit: check_api_limit(request.api_limit.unwrap_or(DEFAULT_API_LIMIT))?,
+            timezone: request.timezone.unwrap_or_else(|| "UTC".into()),
+            country: request.country,
+        };
+        Ok(self.store.create_organization(&new, owner, self.clock.now()).await?)
+    }
+
+    /// Owners and admins change an organization; only platform administrators change its limit, as a
+    /// plan is changed on make.com.
+    pub async fn update_organization(&self, actor: &Actor, id: i64, changes: OrganizationChanges) -> AppResult<Organization> {
+        let (mut org, role) = self.membership(actor, id).await?;
+        if !role.can_manage() {
+            return Err(AppError::forbidden("Only the organization's owners and admins can change it."));
+        }
+        if let Some(name) = changes.name {
+            org.name = parse_name(&name, "organization")?;
+        }
+        if let Some(timezone) = changes.timezone {
+            org.timezone = parse_name(&timezone, "time zone")?;
+        }
+        if let Some(country) = changes.country {
+            org.country = Some(parse_name(&country, "country")?);
+        }
+        if let Some(limit) = changes.api_limit {
+            if !actor.is_admin {
+                return Err(AppError::forbidden("Only platform administrators can change license.apiLimit."));
+            }
+            org.api_limit = check_api_limit(limit)?;
+        }
+        self.store.update_organization(&org).await?;
+        Ok(org)
+    }
+
+    /// Owners delete an organization with its teams and memberships.
+    pub async fn delete_organization(&self, actor: &Actor, id: i64, confirmed: bool) -> AppResult<i64> {
+        let (org, role) = self.membership(actor, id).await?;
+        if role != OrgRole::Owner {
+            return Err(AppError::forbidden("Only the organization's owners can delete it."));
+        }
+        if !confirmed {
+            return Err(AppError::ConfirmationRequired("an organization"));
+        }
+        self.store.delete_organization(org.id).await?;
+        Ok(org.id)
+    }
+
+    /// Adds a member or changes a member's role (the operator's way).
+    pub async fn set_organization_role(&self, org: i64, user: UserId, role: OrgRole) -> AppResult<()> {
+        self.store.organization(org).await?.ok_or_else(|| AppError::not_found(format!("No organization has the id {org}.")))?;
+        Ok(self.store.set_organization_role(org, user, role).await?)
+    }
+
+    // Teams.
+
+    pub async fn teams_of(&self, actor: &Actor, organization: i64, page: Page) -> AppResult<Vec<Team>> {
+        let (org, _) = self.membership(actor, organization).await?;
+        Ok(self.store.teams_of_organization(org.id, page).await?)
+    }
+
+    /// A team the actor can see, with their role in its organization.
+    pub async fn visible_team(&self, actor: &Actor, id: i64) -> AppResult<(Team, OrgRole)> {
+        let not_found = || AppError::not_found("The team does not exist.");
+        let team = self.store.team(id).await?.ok_or_else(not_found)?;
+        let (_, role) = self.membership(actor, team.organization_id).await.map_err(|error| match error {
+            AppError::NotFound(_) => not_found(),
+            other => other,
+        })?;
+        Ok((team, role))
+    }
+
+    /// Owners and admins create teams; the creator joins the team.
+    pub async fn create_team(&self, actor: &Actor, organization: i64, name: &str) -> AppResult<Team> {
+        let name = parse_name(name, "team")?;
+        let (org, role) = self.membership(actor, organization).await?;
+        if !role.can_manage() {
+            return Err(AppError::forbidden("Only the organization's owners and admins can create teams."));
+        }
+        let team = self.store.create_team(org.id, &name, self.clock.now()).await?;
+        self.store.add_team_member(team.id, actor.user_id).await?;
+        Ok(team)
+    }
+
+    /// Creates a team in an organization (the operator's way).
+    pub async fn create_team_in(&self, organization: i64, name: &str) -> AppResult<Team> {
+        let name = parse_name(name, "team")?;
+        self.store
+            .organization(organization)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("No organization has the id {organization}.")))?;
+        Ok(self.store.create_team(organization, &name, self.clock.now()).await?)
+    }
+
+    pub async fn delete_team(&self, actor: &Actor, id: i64, confirmed: bool) -> AppResult<i64> {
+        let (team, role) = self.visible_team(actor, id).await?;
+        if !role.can_manage() {
+            return Err(AppError::forbidden("Only the organization's owners and admins can delete teams."));
+        }
+        if !confirmed {
+            return Err(AppError::ConfirmationRequired("a team"));
+        }
+        self.store.delete_team(team.id).await?;
+        Ok(team.id)
+    }
+
+    /// Adds a user to a team, and to its organization as a member if they were not in it.
+    pub async fn add_team_member(&self, team: i64, user: UserId) -> AppResult<()> {
+        let team = self.store.team(team).await?.ok_or_else(|| AppError::not_found(format!("No team has the id {team}.")))?;
+        if self.store.organization_role(team.organization_id, user).await?.is_none() {
+            self.store.set_organization_role(team.organization_id, user, OrgRole::Member).await?;
+        }
+        Ok(self.store.add_team_member(team.id, user).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestApp;
+
+    #[tokio::test]
+    async fn a_grant_limited_to_one_organization_lists_it_on_the_first_page_whatever_the_others() {
+        let app = TestApp::new().await;
+        let user = app.user("ada@example.com", true).await;
+        let mut ids = Vec::new();
+        for name in ["A", "B", "C"] {
+            let org = app
+                .create_organization_for(user.id, OrganizationRequest { name: name.into(), ..Default::default() })
+                .await
+                .unwrap();
+            ids.push(org.id);
+        }
+        let mut actor = Actor::operator(&user);
+        actor.organizations = OrganizationLimit::Only(ids[2]);
+        let first = Page { limit: 1, ..Page::default() };
+        let listed = app.organizations_of(&actor, first).await.unwrap();
+        assert_eq!(listed.iter().map(|o| o.id).collect::<Vec<_>>(), vec![ids[2]], "not cut off by LIMIT before filtering");
+        let second = Page { limit: 1, offset: 1, ..Page::default() };
+        assert!(app.organizations_of(&actor, second).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_counts_by_the_injected_clock() {
+        let app = TestApp::new().await;
+        let user = app.user("ada@example.com", true).await;
+        let org = app
+            .create_organization_for(user.id, OrganizationRequest { name: "A".into(), api_limit: Some(2), ..Default::default() })
+            .await
+            .unwrap();
+        let actor = Actor::operator(&user);
+        app.membership(&actor, org.id).await.unwrap();
+        app.membership(&actor, org.id).await.unwrap();
+        assert!(matches!(app.membership(&actor, org.id).await, Err(AppError::RateLimited { .. })));
+        app.clock.advance_secs(60);
+        assert!(app.membership(&actor, org.id).await.is_ok(), "a new minute");
+    }
+}

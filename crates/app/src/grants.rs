@@ -1,0 +1,35 @@
+//! A user's OAuth grants ("authorized apps" in Make's profile): listed, and revoked with every token
+//! issued under them.
+
+use gatehouse_domain::UserId;
+use gatehouse_domain::oauth::{ClientId, Grant, OAuthClient};
+
+use crate::{App, AppError, AppResult, Invalidation};
+
+#[derive(Debug, Clone)]
+pub struct AuthorizedApp {
+    pub grant: Grant,
+    /// `None` when the client was deleted after the grant was read.
+    pub client: Option<OAuthClient>,
+}
+
+impl App {
+    pub async fn authorized_apps(&self, user: UserId) -> AppResult<Vec<AuthorizedApp>> {
+        let grants = self.store.grants_of_user(user).await?;
+        let mut apps = Vec::with_capacity(grants.len());
+        for grant in grants {
+            let client = self.store.oauth_client(&grant.client_id).await?;
+            apps.push(AuthorizedApp { grant, client });
+        }
+        Ok(apps)
+    }
+
+    /// Make's "revoke from the API access section": the grant and every token issued under it, at once.
+    pub async fn revoke_authorized_app(&self, user: UserId, client_id: &str) -> AppResult<ClientId> {
+        let not_found = || AppError::not_found("You have not authorized this app.");
+        let client_id = ClientId::parse(client_id).ok_or_else(not_found)?;
+        self.store.revoke_grant(user, &client_id, self.clock.now()).await?.ok_or_else(not_found)?;
+        self.apply(&[Invalidation::OAuth]);
+        Ok(client_id)
+    }
+}

@@ -1,0 +1,243 @@
+//! The token endpoint's grants (RFC 6749 §3.2): the authorization code with PKCE (§4.1.3, RFC 7636 §4.6),
+//! refresh with rotation (§6, RFC 9700 §4.14.2), and client credentials (§4.4); and client authentication
+//! (§2.3), which the revocation and introspection endpoints share.
+
+use std::sync::Arc;
+
+use gatehouse_domain::oauth::grant::judge_refresh;
+use gatehouse_domain::oauth::secret::random_id;
+use gatehouse_domain::oauth::{ClientId, ClientType, OAuthClient, OpaqueSecret, RefreshToken, RefreshVerdict, TokenFamily};
+use gatehouse_domain::{ScopeSet, Timestamp};
+use gatehouse_store::Rotation;
+
+use crate::issue::{RefreshLineage, Subject, TokenResponse};
+use crate::{App, AppError, AppResult, Invalidation, OAuthRefusal};
+
+/// A client's credentials as presented, by whichever method (RFC 6749 §2.3.1).
+#[derive(Debug, Clone)]
+pub struct PresentedClient<'a> {
+    pub id: &'a str,
+    pub secret: Option<&'a str>,
+    /// The credentials came in `Authorization: Basic`: a failure then answers with a Basic challenge.
+    pub via_basic: bool,
+}
+
+/// The parameters of an authorization-code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeExchange<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+fn invalid_code() -> AppError {
+    AppError::invalid_grant("The authorization code is invalid, expired or already used.")
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::invalid_grant("The refresh token is invalid, expired or revoked.")
+}
+
+/// A requested scope may only narrow what was granted (RFC 6749 §3.3 and §6).
+fn narrowed(requested: Option<&str>, granted: ScopeSet, refusal: impl FnOnce(ScopeSet) -> String) -> AppResult<ScopeSet> {
+    let Some(text) = requested else { return Ok(granted) };
+    let asked = ScopeSet::parse_delimited(text).map_err(|e| OAuthRefusal::InvalidScope(e.0))?;
+    asked.narrowing(granted).map_err(|excess| OAuthRefusal::InvalidScope(refusal(excess)).into())
+}
+
+impl App {
+    /// Client authentication: an approved client, with its secret when confidential, without one when
+    /// public (a public client that presents a secret is misconfigured or an impostor).
+    pub async fn authenticate_client(&self, presented: PresentedClient<'_>) -> AppResult<Arc<OAuthClient>> {
+        let refused = || {
+            AppError::OAuth(OAuthRefusal::InvalidClient {
+                description: "Client authentication failed.".into(),
+                basic_challenge: presented.via_basic,
+            })
+        };
+        let client_id = ClientId::parse(presented.id).ok_or_else(refused)?;
+        let client = self.client(&client_id).await?.filter(|client| client.is_approved()).ok_or_else(refused)?;
+        match (client.client_type, presented.secret) {
+            (ClientType::Confidential, Some(secret)) if client.secret_matches(secret) => Ok(client),
+            (ClientType::Public, None) => Ok(client),
+            _ => Err(refused()),
+        }
+    }
+
+    /// Revokes a token family (replay, or the client's request) and forgets every liveness answer.
+    pub(crate) async fn revoke_family(&self, family: &str, now: Timestamp) -> AppResult<()> {
+        self.store.revoke_family(family, now).await?;
+        self.apply(&[Invalidation::OAuth]);
+        Ok(())
+    }
+
+    /// RFC 6749 §4.1.3 and RFC 7636 §4.6.
+    pub async fn exchange_code(&self, client: &OAuthClient, exchange: CodeExchange<'_>) -> AppResult<TokenResponse> {
+        let now = self.clock.now();
+        let secret = OpaqueSecret::parse(exchange.code).ok_or_else(invalid_code)?;
+        let code = self.store.code_by_hash(&secret.hash()).await?.ok_or_else(invalid_code)?;
+        if !code.hash.matches(&secret.hash()) || code.client_id != client.id {
+            return Err(invalid_code());
+        }
+        if code.used_at.is_some() {
+            // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code revokes everything issued from it.
+            self.revoke_family(&code.family_id, now).await?;
+            tracing::warn!(client_id = %client.id, "authorization code replayed; its tokens are revoked");
+            return Err(invalid_code());
+        }
+        if code.is_expired(now) {
+            return Err(invalid_code());
+        }
+        match exchange.redirect_uri {
+            Some(uri) if uri == code.redirect_uri.as_str() => {}
+            None if client.redirect_uris.len() == 1 => {}
+            Some(_) => return Err(AppError::invalid_grant("redirect_uri does not match the authorization request.")),
+            None => return Err(OAuthRefusal::InvalidRequest("The redirect_uri parameter is required.".into()).into()),
+        }
+        let verifier = exchange
+            .code_verifier
+            .ok_or_else(|| OAuthRefusal::InvalidRequest("The code_verifier parameter is required (PKCE).".into()))?;
+        if !code.challenge.verify(verifier) {
+            return Err(AppError::invalid_grant("The code_verifier does not match the code_challenge."));
+        }
+        // Checks passed: now take the code. Of two racing exchanges exactly one wins; the loser is a replay.
+        if !self.store.consume_code(&code.hash, now).await? {
+            self.revoke_family(&code.family_id, now).await?;
+            return Err(invalid_code());
+        }
+        let grant =
+            self.store.grant_by_id(code.grant_id).await?.ok_or_else(|| AppError::invalid_grant("The consent was revoked."))?;
+        let user = self.store.user_by_id(code.user_id).await?.ok_or_else(invalid_code)?;
+        let subject = Subject {
+            client,
+            user: Some(&user),
+            scopes: code.scopes,
+            organization_id: code.organization_id,
+            family_id: &code.family_id,
+            auth_time: Some(code.auth_time),
+        };
+        let mut response = self.user_tokens(&subject, &user, code.nonce.clone(), code.auth_time, now).await?;
+        if self.gets_refresh_token(client) {
+            let lineage = RefreshLineage {
+                grant_id: grant.id,
+                family_id: &code.family_id,
+                parent: None,
+                scopes: code.scopes,
+                organization_id: code.organization_id,
+                auth_time: code.auth_time,
+            };
+            let (secret, row) = self.mint_refresh_token(client, &user, &lineage, now);
+            self.store.insert_refresh_token(&row).await?;
+            response.refresh_token = Some(secret.reveal());
+        }
+        self.store.touch_grant(grant.id, now).await?;
+        Ok(response)
+    }
+
+    /// RFC 6749 §6, with rotation (RFC 9700 §4.14.2).
+    pub async fn refresh(&self, client: &OAuthClient, refresh_token: &str, scope: Option<&str>) -> AppResult<TokenResponse> {
+        let now = self.clock.now();
+        let secret = OpaqueSecret::parse(refresh_token).ok_or_else(invalid_refresh)?;
+        let token = self.store.refresh_token_by_hash(&secret.hash()).await?.ok_or_else(invalid_refresh)?;
+        if !token.hash.matches(&secret.hash()) || token.client_id != client.id {
+            return Err(invalid_refresh());
+        }
+        let scopes = narrowed(scope, token.scopes, |excess| {
+            format!("A refresh cannot add scopes: {} was not granted.", excess.to_space_delimited())
+        })?;
+        // A first judgement from what we read, to refuse early without minting anything; the store makes the
+        // binding decision atomically in `rotate`, since another node may rotate the same token meanwhile.
+        match judge_refresh(&token, now, self.settings.oauth.refresh_grace_secs) {
+            RefreshVerdict::Revoked | RefreshVerdict::Expired => Err(invalid_refresh()),
+            RefreshVerdict::Replay => {
+                self.revoke_family(&token.family_id, now).await?;
+                tracing::warn!(client_id = %client.id, "refresh token replayed after the grace window; family revoked");
+                Err(invalid_refresh())
+            }
+            RefreshVerdict::Rotate | RefreshVerdict::GraceRetry => self.rotate(client, &token, scopes, now).await,
+        }
+    }
+
+    /// Mints the new pair, then lets the store decide, under the family's lock, whether this request
+    /// rotates the token, retries a rotation inside the grace window, or replays it.
+    async fn rotate(&self, client: &OAuthClient, old: &RefreshToken, scopes: ScopeSet, now: Timestamp) -> AppResult<TokenResponse> {
+        let grant = self.store.grant_by_id(old.grant_id).await?.ok_or_else(invalid_refresh)?;
+        let user = self.store.user_by_id(old.user_id).await?.ok_or_else(invalid_refresh)?;
+        let subject = Subject {
+            client,
+            user: Some(&user),
+            scopes,
+            organization_id: old.organization_id,
+            family_id: &old.family_id,
+            auth_time: Some(old.auth_time),
+        };
+        // OIDC Core §12.2: a refresh may return a new ID token, without a nonce.
+        let mut response = self.user_tokens(&subject, &user, None, old.auth_time, now).await?;
+        let lineage = RefreshLineage {
+            grant_id: grant.id,
+            family_id: &old.family_id,
+            parent: Some(old.hash),
+            scopes: old.scopes,
+            organization_id: old.organization_id,
+            auth_time: old.auth_time,
+        };
+        let (secret, row) = self.mint_refresh_token(client, &user, &lineage, now);
+        match self.store.rotate_refresh_token(&old.hash, &row, self.settings.oauth.refresh_grace_secs, now).await? {
+            Rotation::Rotated | Rotation::Retried => {}
+            Rotation::Replayed => {
+                self.revoke_family(&old.family_id, now).await?;
+                tracing::warn!(client_id = %client.id, "refresh token replayed; family revoked");
+                return Err(invalid_refresh());
+            }
+            Rotation::Revoked => return Err(invalid_refresh()),
+        }
+        // The store noted the grant's use in the rotation's own commit.
+        response.refresh_token = Some(secret.reveal());
+        Ok(response)
+    }
+
+    /// The family a client's `client_credentials` tokens share. A family per grant cost a durable write
+    /// per token request; one live family per client costs a read. Revoking the client revokes it with
+    /// every token in it; a revoked family is replaced on the next grant.
+    async fn client_credentials_family(&self, client: &OAuthClient, now: Timestamp) -> AppResult<String> {
+        if let Some(id) = self.caches.client_families.get(&client.id)
+            && self.store.family(&id).await?.is_some_and(|family| family.revoked_at.is_none())
+        {
+            return Ok(id);
+        }
+        let family = TokenFamily {
+            id: random_id(self.random.as_ref()),
+            client_id: client.id.clone(),
+            user_id: None,
+            grant_id: None,
+            created: now,
+            revoked_at: None,
+        };
+        self.store.insert_family(&family).await?;
+        self.caches.client_families.insert(client.id.clone(), family.id.clone());
+        Ok(family.id)
+    }
+
+    /// RFC 6749 §4.4: a confidential client acting as itself, within the API scopes it was approved for.
+    pub async fn client_credentials(&self, client: &OAuthClient, scope: Option<&str>) -> AppResult<TokenResponse> {
+        if client.client_type != ClientType::Confidential {
+            return Err(OAuthRefusal::UnauthorizedClient("Only confidential clients may use client_credentials.".into()).into());
+        }
+        let now = self.clock.now();
+        let approved = client.scopes.intersection(ScopeSet::all_api_scopes());
+        let scopes = narrowed(scope, approved, |excess| {
+            format!("The client is not approved for: {}.", excess.to_space_delimited())
+        })?;
+        let family_id = self.client_credentials_family(client, now).await?;
+        let ring = self.key_ring().await?;
+        let subject = Subject { client, user: None, scopes, organization_id: None, family_id: &family_id, auth_time: None };
+        let access_token = self.mint_access_token(&ring, &subject, now)?;
+        Ok(TokenResponse {
+            access_token,
+            expires_in: self.settings.oauth.access_token_ttl_secs,
+            scopes,
+            id_token: None,
+            refresh_token: None,
+        })
+    }
+}

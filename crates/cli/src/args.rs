@@ -1,0 +1,249 @@
+//! The command line's arguments, as clap reads them. What each command does is in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use gatehouse_domain::identity::DEFAULT_API_LIMIT;
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "Make-compatible API tokens, scopes and OAuth 2.0 / OpenID Connect")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+pub struct Global {
+    /// Store URL: sqlite://PATH (default ./gatehouse.db) or postgres://…
+    #[arg(long, global = true, env = "GATEHOUSE_DATABASE_URL")]
+    pub database: Option<String>,
+    /// TOML configuration file (flags and GATEHOUSE_* variables take precedence).
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The zone this deployment serves. Recorded in the store on first use.
+    #[arg(long, global = true, env = "GATEHOUSE_ZONE")]
+    pub zone: Option<String>,
+    /// Print JSON instead of plain values.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Manage organization and team memberships.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage the OAuth signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
+    Migrate {
+        /// Source store URL.
+        #[arg(long)]
+        from: String,
+        /// Target store URL (migrations are applied to it first).
+        #[arg(long)]
+        to: String,
+        /// Empty a non-empty target first instead of refusing.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ClientSpec {
+    /// The developer who owns the client (an existing user's email).
+    #[arg(long)]
+    pub owner: String,
+    #[arg(long)]
+    pub name: String,
+    /// confidential or public.
+    #[arg(long = "type")]
+    pub client_type: String,
+    /// A redirect URI, matched exactly; repeat for several.
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// A scope from the catalog; repeat for several.
+    #[arg(long = "scope", required = true)]
+    pub scopes: Vec<String>,
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Request a client (status: requested); prints its client_id.
+    Request(ClientSpec),
+    /// Make an approved client at once; prints client_id and client_secret (null for public clients).
+    Create {
+        #[command(flatten)]
+        spec: ClientSpec,
+        /// Let this public client receive refresh tokens.
+        #[arg(long)]
+        allow_refresh: bool,
+    },
+    /// Approve a requested client; prints its secret (shown once) for a confidential client.
+    Approve {
+        client_id: String,
+        /// Approve only these of the requested scopes (default: all requested).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        allow_refresh: bool,
+    },
+    /// Reject a requested client.
+    Reject { client_id: String },
+    /// List clients, optionally by status (requested, approved, rejected).
+    List {
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Delete a client with its grants and tokens.
+    Delete { client_id: String },
+    /// Give a confidential client a new secret (the old one stops working at once); prints it once.
+    RotateSecret { client_id: String },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Add new signing keys (RS256, and ES256 when access tokens use it). The old ones stop signing and
+    /// stay published until their tokens expire.
+    Rotate {
+        /// The access-token algorithm the servers run with (RS256 or ES256), when not in the config file.
+        #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_ALGORITHM")]
+        access_token_algorithm: Option<String>,
+    },
+    /// List the signing keys.
+    List,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is logged).
+    #[arg(long, env = "GATEHOUSE_LISTEN")]
+    pub listen: Option<String>,
+    /// Public base URL of this server (default http://LISTEN).
+    #[arg(long, env = "GATEHOUSE_ISSUER")]
+    pub issuer: Option<String>,
+    /// OAuth access-token lifetime in seconds (default 300: Make's 5 minutes).
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_LIFETIME")]
+    pub access_token_lifetime: Option<i64>,
+    /// Seconds during which a retried refresh of a rotated token is answered (default 30).
+    #[arg(long, env = "GATEHOUSE_REFRESH_GRACE")]
+    pub refresh_grace: Option<i64>,
+    /// Give public OAuth clients refresh tokens (Make gives them none).
+    #[arg(long, env = "GATEHOUSE_PUBLIC_CLIENT_REFRESH_TOKENS")]
+    pub public_client_refresh_tokens: Option<bool>,
+    /// What signs OAuth access tokens: RS256 (default; every RFC 9068 resource server accepts it) or ES256
+    /// (much faster to sign). ID tokens are always RS256.
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_ALGORITHM")]
+    pub access_token_algorithm: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from stdin (empty: no password, API tokens only).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Make the user a platform administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Delete a user with their tokens and memberships; running servers drop their credentials.
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization owned by a user; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner: String,
+        /// Requests per minute (Make's license.apiLimit).
+        #[arg(long, default_value_t = DEFAULT_API_LIMIT)]
+        api_limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TeamCommand {
+    /// Create a team in an organization; prints its id.
+    Create {
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MemberCommand {
+    /// Add a user to an organization with a role (owner, admin, member), or to a team with --team.
+    Add {
+        #[arg(long, required_unless_present = "team")]
+        org: Option<i64>,
+        #[arg(long)]
+        team: Option<i64>,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; prints only the token.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: String,
+        /// A scope from the catalog; repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime such as 90d, 12h, 30m (default: no expiry, as in Make).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List a user's tokens (masked).
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Delete a user's token by its created timestamp.
+    Delete {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        created: String,
+    },
+}
+

@@ -1,0 +1,36 @@
+//! `keys`: the OAuth signing keys.
+
+use gatehouse_app::Settings;
+use serde_json::json;
+
+use super::{CliResult, Context};
+use crate::args::{Global, KeysCommand};
+use crate::config::{self, FileConfig};
+
+pub async fn keys(global: &Global, command: KeysCommand) -> CliResult {
+    match command {
+        KeysCommand::Rotate { access_token_algorithm } => {
+            let file = FileConfig::load(global.config.as_deref())?;
+            let mut settings = Settings::new(String::new(), String::new());
+            settings.oauth = config::resolve_oauth(None, None, None, access_token_algorithm, &file)?;
+            let context = Context::open(global, None, Some(settings)).await?;
+            let kids = context.app.rotate_keys().await?;
+            if context.json {
+                // `kid` is the RS256 key's, as before ES256 existed; `kids` lists every new key.
+                println!("{}", json!({ "kid": kids.first(), "kids": kids }));
+            } else {
+                for kid in &kids {
+                    println!("{kid}");
+                }
+            }
+        }
+        KeysCommand::List => {
+            let context = Context::open(global, None, None).await?;
+            for key in context.app.signing_keys().await? {
+                let state = key.retire_at.map_or("active".to_string(), |at| format!("retires {}", at.to_iso()));
+                println!("{}\t{}\t{}", key.kid, key.created.to_iso(), state);
+            }
+        }
+    }
+    Ok(())
+}
