@@ -196,7 +196,7 @@ fn admin_commands_print_plain_ids_and_tokens_that_work() {
 }
 
 #[test]
-fn expiring_tokens_from_the_cli() {
+fn the_cli_issues_expiring_tokens_and_refuses_an_unknown_duration() {
     let (_dir, db) = temp_db();
     cli(&db, &["user", "create", "--email", "ada@example.com", "--name", "Ada"], "");
     let (ok, out, _) = cli(&db, &["token", "create", "--user", "ada@example.com", "--label", "x", "--expires-in", "2h", "--json"], "");

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
+
 use super::support::*;
 
 #[tokio::test]
@@ -161,7 +162,7 @@ async fn an_unknown_client_or_a_wrong_secret_is_invalid_client_rfc6749_5_2() {
         .post(world.server.url("/oauth/v2/token"))
         .basic_auth(&world.confidential.id, world.confidential.secret.as_deref())
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)]))
+        .body(form(&code_grant(&code)))
         .send()
         .await
         .unwrap();
@@ -180,7 +181,7 @@ async fn code_replay_revokes_tokens_issued_from_it_rfc6749_4_1_2() {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
     // At once, not at expiry.
     assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 401);
-    let (status, body) = token_request(&world, &world.confidential, &[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())]).await;
+    let (status, body) = refresh(&world, first["refresh_token"].as_str().unwrap(), None).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 }
 
@@ -280,13 +281,7 @@ async fn login_is_throttled_per_client_address_across_accounts() {
     let (_, mut page, _) = browser.get(&url).await;
     // Twenty failures spread over twenty accounts: no account reaches its own limit, the address does.
     for n in 0..20 {
-        let body = form(&[
-            ("csrf", &hidden(&page, "csrf")),
-            ("request", &hidden(&page, "request")),
-            ("email", &format!("guess{n}@example.com")),
-            ("password", "wrong password!"),
-        ]);
-        let (status, next, _) = browser.post("/oauth/v2/authorize/login", body, &[]).await;
+        let (status, next, _) = browser.login_as(&page, &format!("guess{n}@example.com"), "wrong password!").await;
         assert_eq!(status, 401);
         page = next;
     }

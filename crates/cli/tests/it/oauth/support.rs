@@ -136,12 +136,13 @@ impl<'a> Browser<'a> {
     }
 
     pub(crate) async fn login(&mut self, page: &str, password: &str) -> (u16, String, Option<String>) {
-        let body = form(&[
-            ("csrf", &hidden(page, "csrf")),
-            ("request", &hidden(page, "request")),
-            ("email", &self.world.email),
-            ("password", password),
-        ]);
+        let email = self.world.email.clone();
+        self.login_as(page, &email, password).await
+    }
+
+    /// Posts the login form of `page` (its CSRF token and request) with these credentials.
+    pub(crate) async fn login_as(&mut self, page: &str, email: &str, password: &str) -> (u16, String, Option<String>) {
+        let body = form(&[("csrf", &hidden(page, "csrf")), ("request", &hidden(page, "request")), ("email", email), ("password", password)]);
         self.post("/oauth/v2/authorize/login", body, &[]).await
     }
 

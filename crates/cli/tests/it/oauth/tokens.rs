@@ -6,8 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::{ClockExt, TestServer, json};
 use super::support::*;
+use crate::harness::{ClockExt, TestServer, json};
 
 #[tokio::test]
 async fn an_oauth_bearer_sees_only_the_organization_chosen_at_consent() {
