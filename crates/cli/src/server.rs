@@ -14,11 +14,17 @@ use tokio::net::TcpListener;
 pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
+    revocations_applied: tokio::sync::watch::Receiver<i64>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// The id of the last revocation event this node has applied to its caches.
+    pub fn revocations_applied(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.revocations_applied.clone()
+    }
+
     /// Stops accepting, lets in-flight requests finish, and writes pending `lastUsed` values.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
@@ -56,6 +62,7 @@ pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> 
     }
     let flush_every = cadence.flush_every;
     let feed = RevocationFeed::start_at_head(state.clone()).await.map_err(std::io::Error::other)?;
+    let revocations_applied = feed.applied();
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let feed_task = tokio::spawn(feed.run(cadence.revocation_poll, shutdown_rx.clone()));
     let app = gatehouse_http::router(state.clone());
@@ -89,7 +96,7 @@ pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> 
         let _ = flusher.await;
         let _ = feed_task.await;
     });
-    Ok(Running { addr, state, shutdown, task })
+    Ok(Running { addr, state, revocations_applied, shutdown, task })
 }
 
 pub fn system_clock() -> Arc<dyn Clock> {

@@ -18,13 +18,20 @@ const BATCH: i64 = 1000;
 pub struct RevocationFeed {
     state: AppState,
     last_seen: i64,
+    applied: watch::Sender<i64>,
 }
 
 impl RevocationFeed {
     /// Starts after the newest event: this node's caches are empty, so nothing older can be stale in them.
     pub async fn start_at_head(state: AppState) -> StoreResult<Self> {
         let last_seen = state.app.store.last_revocation_id().await?;
-        Ok(Self { state, last_seen })
+        Ok(Self { state, last_seen, applied: watch::Sender::new(last_seen) })
+    }
+
+    /// The id of the last event whose invalidations are applied: lets a caller (a test) await the feed's
+    /// catch-up instead of polling.
+    pub fn applied(&self) -> watch::Receiver<i64> {
+        self.applied.subscribe()
     }
 
     /// Applies every event newer than the last one seen.
@@ -37,6 +44,7 @@ impl RevocationFeed {
                 self.state.app.apply(&[Invalidation::of_revoked(&event.revoked)]);
                 self.last_seen = event.id;
             }
+            self.applied.send_replace(self.last_seen);
             applied += count;
             if (count as i64) < BATCH {
                 return Ok(applied);

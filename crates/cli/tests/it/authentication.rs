@@ -32,7 +32,7 @@ async fn a_missing_header_is_401_with_a_challenge_for_both_schemes() {
 
 /// RFC 9110 §11.1: the authentication scheme name is case-insensitive.
 #[tokio::test]
-async fn rfc9110_11_1_scheme_name_is_case_insensitive() {
+async fn the_scheme_name_is_case_insensitive_rfc9110_11_1() {
     let server = TestServer::start().await;
     let user = server.user("ada@example.com", false).await;
     let token = server.token(&user, &[]).await;
@@ -96,7 +96,7 @@ async fn an_api_token_sent_as_bearer_is_401_and_says_why() {
 
 /// RFC 6750 §3.1: more than one credential in a request is an invalid_request (400).
 #[tokio::test]
-async fn rfc6750_3_1_two_authorization_headers_are_400() {
+async fn two_authorization_headers_are_400_rfc6750_3_1() {
     let server = TestServer::start().await;
     let user = server.user("ada@example.com", false).await;
     let token = server.token(&user, &[]).await;

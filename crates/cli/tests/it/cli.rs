@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,7 +14,27 @@ const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 pub(crate) struct Served {
     pub child: Child,
     pub base: String,
-    pub stdout_lines: Vec<String>,
+    stdout: Receiver<String>,
+}
+
+/// How long a spawned process may take to get ready (to say it listens, or to print its first-start line).
+const READY_WITHIN: Duration = Duration::from_secs(20);
+
+impl Served {
+    /// The first line the server printed on standard output (the first start's secrets, printed before it
+    /// listens), waited for as an event, not a fixed delay.
+    pub(crate) fn first_line(&self) -> String {
+        self.stdout.recv_timeout(READY_WITHIN).expect("the server printed no first-start line")
+    }
+
+    /// Kills the server and returns everything it printed on standard output: the pipe is at its end once
+    /// the process is gone, so nothing printed can be missed.
+    pub(crate) fn stop(mut self) -> Vec<String> {
+        let stdout = std::mem::replace(&mut self.stdout, std::sync::mpsc::channel().1);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        stdout.iter().collect()
+    }
 }
 
 impl Drop for Served {
@@ -23,6 +44,8 @@ impl Drop for Served {
     }
 }
 
+/// Spawns `gatehouse serve` and returns once it is ready: when it logs the address it listens on (it logs
+/// that after binding, with its first-start output already printed).
 pub(crate) fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Served {
     let mut command = Command::new(BIN);
     command.args(["serve", "--listen", "127.0.0.1:0", "--database", database]).args(extra);
@@ -47,14 +70,8 @@ pub(crate) fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Se
             let _ = line_tx.send(line);
         }
     });
-    let base = address_rx.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
-    // First-start output is printed before the server listens, so it is complete by now.
-    let deadline = Instant::now() + Duration::from_millis(300);
-    let mut stdout_lines = Vec::new();
-    while let Ok(line) = line_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        stdout_lines.push(line);
-    }
-    Served { child, base, stdout_lines }
+    let base = address_rx.recv_timeout(READY_WITHIN).expect("server did not report its address");
+    Served { child, base, stdout: line_rx }
 }
 
 pub(crate) fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
@@ -108,7 +125,7 @@ fn temp_db() -> (tempfile::TempDir, String) {
 fn first_start_prints_a_working_all_scopes_admin_token_once() {
     let (_dir, db) = temp_db();
     let served = serve(&db, &["--json", "--zone", "cli.test"], &[]);
-    let first: Value = serde_json::from_str(served.stdout_lines.first().expect("first-start line")).expect("JSON");
+    let first: Value = serde_json::from_str(&served.first_line()).expect("JSON");
     let token = first["token"].as_str().expect("token");
     assert_eq!(first["email"], "admin@gatehouse.local");
     assert!(first["password"].as_str().unwrap().len() >= 20);
@@ -123,8 +140,9 @@ fn first_start_prints_a_working_all_scopes_admin_token_once() {
     drop(served);
 
     let again = serve(&db, &["--json", "--zone", "cli.test"], &[]);
-    assert!(again.stdout_lines.is_empty(), "secrets are shown once: {:?}", again.stdout_lines);
     assert_eq!(get(&again.base, "/api/v2/users/me", token).0, 200, "the token survives a restart");
+    let printed = again.stop();
+    assert!(printed.is_empty(), "secrets are shown once: {printed:?}");
 }
 
 #[test]
@@ -178,7 +196,7 @@ fn admin_commands_print_plain_ids_and_tokens_that_work() {
 }
 
 #[test]
-fn expiring_tokens_from_the_cli() {
+fn the_cli_issues_expiring_tokens_and_refuses_an_unknown_duration() {
     let (_dir, db) = temp_db();
     cli(&db, &["user", "create", "--email", "ada@example.com", "--name", "Ada"], "");
     let (ok, out, _) = cli(&db, &["token", "create", "--user", "ada@example.com", "--label", "x", "--expires-in", "2h", "--json"], "");
@@ -197,7 +215,7 @@ fn configuration_precedence_is_flags_then_environment_then_file() {
     std::fs::write(&config, "zone = \"from-file\"\n").unwrap();
     let config_arg = config.display().to_string();
     let served = serve(&db, &["--config", &config_arg, "--json"], &[]);
-    let first: Value = serde_json::from_str(&served.stdout_lines[0]).unwrap();
+    let first: Value = serde_json::from_str(&served.first_line()).unwrap();
     let token = first["token"].as_str().unwrap().to_string();
     drop(served);
     // The admin token was issued in the file's zone, so it works only where that zone is served.
@@ -222,12 +240,13 @@ fn acknowledged_writes_survive_kill_9_in_the_middle_of_writes() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let db = runtime.block_on(crate::harness::fresh_database_url(&dir));
     let mut served = serve(&db, &["--json", "--zone", "cli.test"], &[]);
-    let first: Value = serde_json::from_str(&served.stdout_lines[0]).unwrap();
+    let first: Value = serde_json::from_str(&served.first_line()).unwrap();
     let admin = first["token"].as_str().unwrap().to_string();
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
     let writers: Vec<_> = (0..4)
         .map(|writer| {
-            let (base, admin, acknowledged) = (served.base.clone(), admin.clone(), acknowledged.clone());
+            let (base, admin, acknowledged, ack_tx) = (served.base.clone(), admin.clone(), acknowledged.clone(), ack_tx.clone());
             std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 runtime.block_on(async {
@@ -247,14 +266,19 @@ fn acknowledged_writes_survive_kill_9_in_the_middle_of_writes() {
                         }
                         let Ok(created) = response.json::<Value>().await else { return };
                         acknowledged.lock().unwrap().push(created["apiToken"]["token"].as_str().unwrap().to_string());
+                        let _ = ack_tx.send(());
                     }
                 });
             })
         })
         .collect();
+    drop(ack_tx);
+    // Wait for a hundred acknowledgements as they arrive (bounded), then kill mid-stream.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while acknowledged.lock().unwrap().len() < 100 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
+    for _ in 0..100 {
+        if ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
+            break;
+        }
     }
     // SIGKILL while the writers are still writing: no graceful shutdown, no checkpoint.
     served.child.kill().expect("kill -9");

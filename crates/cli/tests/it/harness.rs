@@ -54,18 +54,48 @@ impl TestServer {
     pub async fn start_configured(zone: &str, oauth: gatehouse_domain::oauth::OAuthSettings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(&dir).await;
-        let store = gatehouse_store::open(&database_url).await.expect("open store");
-        let clock = MockClock::new(START);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let mut config = ServerConfig::new(zone, base.clone());
+        let mut config = ServerConfig::new(zone, base);
         config.oauth = oauth;
+        Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
+    }
+
+    /// Another node on this server's store, clock and configuration (the same issuer, as behind one
+    /// public URL), with caches of its own: what one node writes, the other learns through the feed.
+    pub async fn another_node(&self) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let config = (*self.state().config).clone();
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(listener, self.database_url.clone(), self.clock.clone(), config, dir).await
+    }
+
+    async fn start_on(listener: tokio::net::TcpListener, database_url: String, clock: MockClock, config: ServerConfig, dir: tempfile::TempDir) -> Self {
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let store = gatehouse_store::open(&database_url).await.expect("open store");
         let state = server::state(store.clone(), Arc::new(clock.clone()), config);
         // A long flush interval: tests flush by hand, to observe that uses are batched.
         let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };
         let running = server::start(listener, state, cadence).await.expect("start");
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Self { base, clock, store, http, running: Some(running), database_url, _dir: dir }
+    }
+
+    /// Waits until this node's revocation feed has applied every event in the store so far, so that what
+    /// another writer revoked is visible here. Fails the test after five seconds.
+    pub async fn feed_caught_up(&self) {
+        self.feed_caught_up_within(Duration::from_secs(5)).await;
+    }
+
+    pub async fn feed_caught_up_within(&self, limit: Duration) {
+        let head = self.store.last_revocation_id().await.expect("revocation head");
+        let mut applied = self.running.as_ref().expect("running").revocations_applied();
+        let caught_up = tokio::time::timeout(limit, applied.wait_for(|id| *id >= head)).await.map(|waited| waited.map(|_| ()));
+        match caught_up {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => panic!("the revocation feed stopped before applying event {head}"),
+            Err(_) => panic!("the revocation feed did not apply event {head} within {limit:?} (last applied: {})", *applied.borrow()),
+        }
     }
 
     pub fn state(&self) -> &gatehouse_http::AppState {

@@ -1,53 +1,44 @@
-//! Several nodes on one store: what one node (or the CLI) revokes, every other node stops accepting.
+//! Several nodes on one store: what one node (or the CLI) revokes, every other node stops accepting, and
+//! what two nodes race for, exactly one wins.
 //!
-//! The nodes are real `gatehouse serve` processes. They share a PostgreSQL schema when
-//! `GATEHOUSE_TEST_POSTGRES_URL` is set (NOTIFY plus polling), and a SQLite file otherwise (polling).
+//! The nodes run in-process on one store (a PostgreSQL schema when `GATEHOUSE_TEST_POSTGRES_URL` is set,
+//! NOTIFY plus polling; a SQLite file otherwise, polling), each with caches of its own, so a test can await
+//! a node's revocation feed instead of polling it. `gatehouse migrate` drives the real binary.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::cli::{BlockingClient, get, serve};
-use crate::harness::{TestServer, fresh_database_url};
+use crate::cli::{get, serve};
+use crate::harness::{ClockExt, TestServer, ZONE};
+use crate::oauth::support::*;
 
-/// Waits, up to `limit`, until `check` is true; returns how long it took.
-fn time_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    None
-}
-
-#[test]
-fn a_token_created_on_one_node_works_on_another_and_its_deletion_reaches_it_within_a_second() {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let database = runtime.block_on(fresh_database_url(&dir));
-    let zone = ["--zone", "nodes.test"];
-    let node_a = serve(&database, &[&["--json"][..], &zone].concat(), &[]);
-    let node_b = serve(&database, &zone, &[]);
-    let first: Value = serde_json::from_str(&node_a.stdout_lines[0]).expect("first start on node A");
-    let admin = first["token"].as_str().unwrap();
+#[tokio::test]
+async fn a_token_created_on_one_node_works_on_another_and_its_deletion_reaches_it_within_a_second() {
+    let node_a = TestServer::start().await;
+    let node_b = node_a.another_node().await;
+    let ada = node_a.user("ada@example.com", false).await;
+    let admin = node_a.token(&ada, &["user:read", "user:write"]).await;
 
     let body = json!({ "label": "roaming", "scope": ["user:read"] });
-    let (status, created) = BlockingClient.send("POST", &node_a.base, "/api/v2/users/me/api-tokens", admin, Some(body));
+    let response = node_a.request(reqwest::Method::POST, "/api/v2/users/me/api-tokens", &admin).json(&body).send().await.unwrap();
+    let (status, created) = crate::harness::json(response).await;
     assert_eq!(status, 200, "{created}");
     let token = created["apiToken"]["token"].as_str().unwrap().to_string();
     let key = created["apiToken"]["created"].as_str().unwrap().to_string();
 
-    assert_eq!(get(&node_b.base, "/api/v2/users/me", &token).0, 200, "created on A, accepted on B");
-    assert_eq!(get(&node_b.base, "/api/v2/users/me/api-tokens", &token).0, 200, "B now caches it");
+    let status_on_b = |path: &'static str| {
+        let request = node_b.get(path, &token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status_on_b("/api/v2/users/me").await, 200, "created on A, accepted on B");
+    assert_eq!(status_on_b("/api/v2/users/me/api-tokens").await, 200, "B now caches it");
 
-    let (status, _) = BlockingClient.send("DELETE", &node_a.base, &format!("/api/v2/users/me/api-tokens/{key}"), admin, None);
+    let path = format!("/api/v2/users/me/api-tokens/{key}");
+    let status = node_a.request(reqwest::Method::DELETE, &path, &admin).send().await.unwrap().status();
     assert_eq!(status, 200, "deleted on A");
-    let elapsed = time_until(Duration::from_secs(5), || get(&node_b.base, "/api/v2/users/me", &token).0 == 401)
-        .expect("node B never refused the deleted token");
-    println!("revocation propagation A -> B: {} ms", elapsed.as_millis());
-    assert!(elapsed < Duration::from_secs(1), "propagation took {elapsed:?}");
+    node_b.feed_caught_up_within(Duration::from_secs(1)).await;
+    assert_eq!(status_on_b("/api/v2/users/me").await, 401, "B refuses the deleted token once its feed caught up");
 }
 
 /// The CLI is another writer on the same store: its deletions reach a running server through the feed.
@@ -58,17 +49,117 @@ async fn a_deletion_made_outside_the_server_reaches_its_cache() {
     let token = server.token(&user, &[]).await;
     assert_eq!(server.get("/api/v2/users/me", &token).send().await.unwrap().status(), 200, "cached now");
     let stored = server.store.api_tokens_of_user(user.id).await.unwrap();
-    let now = gatehouse_domain::Clock::now(&server.clock);
-    server.store.delete_api_token(user.id, stored[0].created, now).await.unwrap().expect("deleted");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let status = server.get("/api/v2/users/me", &token).send().await.unwrap().status();
-        if status == 401 {
-            break;
+    server.store.delete_api_token(user.id, stored[0].created, server.clock.now_ts()).await.unwrap().expect("deleted");
+    server.feed_caught_up().await;
+    assert_eq!(server.get("/api/v2/users/me", &token).send().await.unwrap().status(), 401, "the server kept accepting a token deleted in the store");
+}
+
+/// A revocation written by someone else (another node, the CLI) reaches this node's liveness cache through
+/// the revocation feed, well before the cache's own 5-second lifetime.
+#[tokio::test]
+async fn a_grant_revoked_outside_the_server_reaches_its_cache_through_the_feed() {
+    let world = world().await;
+    let body = tokens_for(&world, &world.confidential, "user:read").await;
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200, "cached as live now");
+    let client_id = gatehouse_domain::oauth::ClientId::parse(&world.confidential.id).unwrap();
+    world.server.store.revoke_grant(world.user, &client_id, world.server.clock.now_ts()).await.unwrap().unwrap();
+    world.server.feed_caught_up_within(Duration::from_secs(2)).await;
+    assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 401, "the feed never reached the cache");
+}
+
+/// Clients are cached per node. A secret rotated by someone else (the CLI, another node) reaches the cache
+/// through the revocation feed: the old secret stops working and the new one starts.
+#[tokio::test]
+async fn a_client_secret_rotated_outside_the_server_takes_effect_through_the_feed_rfc6749_2_3_1() {
+    let world = world().await;
+    let grant = [("grant_type", "client_credentials"), ("scope", "user:read")];
+    let (status, _) = token_request(&world, &world.confidential, &grant).await;
+    assert_eq!(status, 200, "the client is cached now");
+    let client_id = gatehouse_domain::oauth::ClientId::parse(&world.confidential.id).unwrap();
+    let mut stored = world.server.store.oauth_client(&client_id).await.unwrap().unwrap();
+    let new_secret = gatehouse_domain::oauth::OpaqueSecret::generate();
+    stored.secret_hash = Some(new_secret.hash());
+    assert!(world.server.store.update_oauth_client(&stored, world.server.clock.now_ts()).await.unwrap());
+    world.server.feed_caught_up_within(Duration::from_secs(2)).await;
+    let (status, body) = token_request(&world, &world.confidential, &grant).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "the old secret still works: the feed never reached the client cache");
+    let rotated = Client { id: world.confidential.id.clone(), secret: Some(new_secret.reveal()) };
+    assert_eq!(token_request(&world, &rotated, &grant).await.0, 200, "the new secret works");
+}
+
+/// Sends `params` to the token endpoints of `nodes` all at once, `per_node` times each.
+async fn race(nodes: [&TestServer; 2], per_node: usize, client: &Client, params: &[(&str, &str)]) -> Vec<(u16, Value)> {
+    let requests = nodes.into_iter().flat_map(|node| std::iter::repeat_n(node, per_node)).map(|node| token_request_to(node, client, params));
+    futures_util::future::join_all(requests).await
+}
+
+/// RFC 6749 §4.1.2: a code is single-use, even when six requests on two nodes redeem it at the same
+/// instant. The store's atomic `used_at` update lets exactly one win; the losers are replays, which revoke
+/// what the winner got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_redeemed_at_once_on_two_nodes_succeeds_exactly_once_and_revokes_the_winners_tokens_rfc6749_4_1_2() {
+    let world = world().await;
+    let node_b = world.server.another_node().await;
+    for round in 0..5 {
+        let code = code_for(&world, &world.confidential, "user:read").await;
+        let answers = race([&world.server, &node_b], 3, &world.confidential, &code_grant(&code)).await;
+        let winners: Vec<&(u16, Value)> = answers.iter().filter(|(status, _)| *status == 200).collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one request redeems the code: {answers:?}");
+        for loser in answers.iter().filter(|(status, _)| *status != 200) {
+            assert_eq!((loser.0, loser.1["error"].as_str()), (400, Some("invalid_grant")), "{loser:?}");
         }
-        assert!(Instant::now() < deadline, "the server kept accepting a token deleted in the store");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // The losers were replays: the winner's tokens are revoked, on both nodes.
+        let access = winners[0].1["access_token"].as_str().unwrap();
+        for node in [&world.server, &node_b] {
+            node.feed_caught_up().await;
+            assert_eq!(api_on(node, "/api/v2/users/me", access).await.0, 401, "round {round}");
+        }
+        let (status, _) = refresh(&world, winners[0].1["refresh_token"].as_str().unwrap(), None).await;
+        assert_eq!(status, 400, "round {round}: the winner's refresh token is revoked too");
     }
+}
+
+/// RFC 9700 §4.14.2: a refresh token raced on two nodes is rotated exactly once. Within the grace window the
+/// other requests are retries, each superseding the previous successor, so one living family with one live
+/// refresh token remains, round after round. With no grace window they are replays: they get nothing and
+/// revoke the family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_raced_on_two_nodes_rotates_once_and_leaves_one_live_successor_rfc9700_4_14_2() {
+    let world = world().await;
+    let node_b = world.server.another_node().await;
+    let nodes = [&world.server, &node_b];
+    let first = tokens_for(&world, &world.confidential, "user:read").await;
+    let mut old = first["refresh_token"].as_str().unwrap().to_string();
+    for round in 0..5 {
+        let answers = race(nodes, 4, &world.confidential, &[("grant_type", "refresh_token"), ("refresh_token", old.as_str())]).await;
+        assert!(answers.iter().all(|(status, _)| *status == 200), "round {round}: inside the grace window every request is answered: {answers:?}");
+        // Which new refresh tokens still work? Each is tried once; the one that works carries the family
+        // into the next round.
+        let mut survivors = Vec::new();
+        for (_, body) in &answers {
+            let (status, body) = refresh(&world, body["refresh_token"].as_str().unwrap(), None).await;
+            if status == 200 {
+                survivors.push(body["refresh_token"].as_str().unwrap().to_string());
+            }
+        }
+        assert_eq!(survivors.len(), 1, "round {round}: exactly one successor survives: {answers:?}");
+        old = survivors.remove(0);
+    }
+
+    let settings = gatehouse_domain::oauth::OAuthSettings { refresh_grace_secs: 0, ..Default::default() };
+    let world = world_on(TestServer::start_configured(ZONE, settings).await).await;
+    let node_b = world.server.another_node().await;
+    let first = tokens_for(&world, &world.confidential, "user:read").await;
+    let old = first["refresh_token"].as_str().unwrap();
+    let answers = race([&world.server, &node_b], 4, &world.confidential, &[("grant_type", "refresh_token"), ("refresh_token", old)]).await;
+    let winners: Vec<&(u16, Value)> = answers.iter().filter(|(status, _)| *status == 200).collect();
+    assert_eq!(winners.len(), 1, "no grace: exactly one rotation: {answers:?}");
+    for loser in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!((loser.0, loser.1["error"].as_str()), (400, Some("invalid_grant")), "{loser:?}");
+    }
+    let (status, _) = refresh(&world, winners[0].1["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(status, 400, "no grace: the replays revoked the family, the winner's successor with it");
 }
 
 /// `gatehouse migrate`: the whole store moves (to PostgreSQL when the suite runs on it, else to another
@@ -88,7 +179,7 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     let serve_args = ["--zone", "migrate.test", "--issuer", "http://gatehouse.test"];
     let (first, kids_before, oauth_token): (Value, Vec<String>, String) = {
         let node = serve(&source, &[&["--json"][..], &serve_args].concat(), &[]);
-        let first: Value = serde_json::from_str(&node.stdout_lines[0]).unwrap();
+        let first: Value = serde_json::from_str(&node.first_line()).unwrap();
         let (ok, client, stderr) = cli(&source, &["client", "create", "--owner", "admin@gatehouse.local", "--name", "Mover", "--type", "confidential", "--redirect-uri", "https://app.example/cb", "--scope", "user:read", "--json"], "");
         assert!(ok, "{stderr}");
         let client: Value = serde_json::from_str(&client).unwrap();
@@ -124,7 +215,6 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     assert!(ok, "--replace overwrites: {stderr}");
 
     let node = serve(&target, &serve_args, &[]);
-    assert!(node.stdout_lines.is_empty(), "no second first-start on a migrated store");
     assert_eq!(jwks_kids(&node.base), kids_before, "signing keys keep their kid");
     let (status, _) = bearer_get(&node.base, "/api/v2/users/me/current-authorization", &oauth_token);
     assert_eq!(status, 200, "an OAuth access token issued before the move still verifies");
@@ -138,6 +228,8 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
     assert!(new_org.parse::<i64>().unwrap() > org.parse::<i64>().unwrap());
     let (ok, clients, _) = cli(&target, &["client", "list"], "");
     assert!(ok && clients.contains(&client_id), "{clients}");
+    let printed = node.stop();
+    assert!(printed.is_empty(), "no second first-start on a migrated store: {printed:?}");
 }
 
 fn jwks_kids(base: &str) -> Vec<String> {

@@ -127,7 +127,9 @@ async fn deleting_a_user_stops_their_tokens_on_every_node() {
     let root = server.user("root@example.com", true).await;
     let ada = server.user("ada@example.com", false).await;
     let adas = server.token(&ada, &[]).await;
+    let other_node = server.another_node().await;
     assert_eq!(server.get("/api/v2/users/me", &adas).send().await.unwrap().status(), 200, "cached");
+    assert_eq!(other_node.get("/api/v2/users/me", &adas).send().await.unwrap().status(), 200, "cached on the other node");
     let admin = server.token(&root, &["admin:write", "admin:read"]).await;
     let path = format!("/api/v2/admin/users/{}", ada.id.0);
     let (status, body) = json(server.request(Method::DELETE, &path, &admin).send().await.unwrap()).await;
@@ -141,7 +143,9 @@ async fn deleting_a_user_stops_their_tokens_on_every_node() {
     let own = format!("/api/v2/admin/users/{}?confirmed=true", root.id.0);
     let (status, body) = json(server.request(Method::DELETE, &own, &admin).send().await.unwrap()).await;
     assert_make_error(status, &body, 400, "IM005");
-    // Another node (the store written directly, as the CLI does) sees the revocation event too.
+    // The deletion is an event on the revocation feed, and a node that caught up with it refuses them too.
     let events = server.store.revocations_after(0, 10).await.unwrap();
     assert!(events.iter().any(|event| event.revoked == gatehouse_store::Revoked::User(ada.id)), "{events:?}");
+    other_node.feed_caught_up().await;
+    assert_eq!(other_node.get("/api/v2/users/me", &adas).send().await.unwrap().status(), 401, "the other node refuses them too");
 }

@@ -9,28 +9,6 @@ use gatehouse_store::{Revoked, StoreError};
 use crate::harness::{START, TestServer};
 
 #[tokio::test]
-async fn concurrent_token_creation_in_one_millisecond_keeps_created_unique() {
-    let server = TestServer::start().await;
-    let user = server.user("ada@example.com", false).await;
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let store = server.store.clone();
-        tasks.push(tokio::spawn(async move {
-            let request = NewApiTokenRequest::new(&format!("t{i}"), &["user:read"], None, START).unwrap();
-            issue_api_token(&store, "zone", user.id, request, START).await.map(|(_, token)| token.created)
-        }));
-    }
-    let mut created = Vec::new();
-    for task in tasks {
-        created.push(task.await.unwrap().expect("every concurrent insert succeeds"));
-    }
-    created.sort();
-    created.dedup();
-    assert_eq!(created.len(), 20, "{created:?}");
-    assert_eq!(created[0], START);
-}
-
-#[tokio::test]
 async fn duplicate_emails_conflict_case_insensitively() {
     let server = TestServer::start().await;
     server.user("ada@example.com", false).await;
@@ -106,4 +84,41 @@ async fn last_used_never_moves_backwards() {
     server.store.record_api_token_use(&[(secret.hash(), START.plus_secs(5))]).await.unwrap();
     let stored = server.store.api_token_by_hash(&secret.hash()).await.unwrap().unwrap();
     assert_eq!(stored.last_used, Some(later));
+}
+
+/// Rotations that arrive together may share one transaction (SQLite's group commit). One that fails must
+/// fail alone: its partial work is rolled back and the others are stored.
+#[tokio::test]
+async fn a_failed_rotation_takes_no_other_rotation_with_it() {
+    use gatehouse_store::Rotation;
+    let world = crate::oauth::support::world().await;
+    let store = &world.server.store;
+    let now = gatehouse_domain::Clock::now(&world.server.clock);
+    let mut parents = Vec::new();
+    for _ in 0..2 {
+        let body = crate::oauth::support::tokens_for(&world, &world.confidential, "user:read").await;
+        let secret = gatehouse_domain::oauth::OpaqueSecret::parse(body["refresh_token"].as_str().unwrap()).unwrap();
+        parents.push(store.refresh_token_by_hash(&secret.hash()).await.unwrap().unwrap());
+    }
+    let successor_of = |parent: &gatehouse_domain::oauth::RefreshToken| {
+        let mut next = parent.clone();
+        next.hash = gatehouse_domain::oauth::OpaqueSecret::generate().hash();
+        next.parent_hash = Some(parent.hash);
+        next
+    };
+    // The first successor reuses the second parent's hash: its insert breaks the primary key.
+    let mut clashing = successor_of(&parents[0]);
+    clashing.hash = parents[1].hash;
+    let good = successor_of(&parents[1]);
+    let (failed, rotated) = tokio::join!(
+        store.rotate_refresh_token(&parents[0].hash, &clashing, 30, now),
+        store.rotate_refresh_token(&parents[1].hash, &good, 30, now),
+    );
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(rotated.unwrap(), Rotation::Rotated);
+    assert!(store.refresh_token_by_hash(&good.hash).await.unwrap().is_some(), "the good rotation was stored");
+    let untouched = store.refresh_token_by_hash(&parents[0].hash).await.unwrap().unwrap();
+    assert_eq!(untouched.used_at, None, "the failed rotation's partial work was rolled back");
+    let retry = successor_of(&parents[0]);
+    assert_eq!(store.rotate_refresh_token(&parents[0].hash, &retry, 30, now).await.unwrap(), Rotation::Rotated);
 }
