@@ -175,7 +175,7 @@ async fn last_used_is_tracked_without_a_write_per_request() {
     let (_, listed) = json(server.get(TOKENS, &token).send().await.unwrap()).await;
     assert_eq!(listed["apiTokens"][0]["lastUsed"], server.clock.now_iso_plus(0), "listing sees pending uses");
 
-    server.state().auth.usage.flush(&server.store).await;
+    server.state().app.usage.flush(&server.store).await;
     let stored = server.store.api_tokens_of_user(gatehouse_domain::UserId(1)).await.unwrap();
     assert_eq!(stored[0].last_used.map(|t| t.to_iso()), Some(server.clock.now_iso_plus(0)));
 }

@@ -9,8 +9,7 @@ use std::time::Duration;
 use gatehouse::server::{self, Running};
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::{MockClock, NewApiTokenRequest, OrgRole, Timestamp, UserId};
-use gatehouse_http::ServerConfig;
-use gatehouse_http::api::tokens::issue_api_token;
+use gatehouse_app::Settings as ServerConfig;
 use gatehouse_store::{DynStore, NewOrganization};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -65,7 +64,7 @@ impl TestServer {
     /// public URL), with caches of its own: what one node writes, the other learns through the feed.
     pub async fn another_node(&self) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let config = (*self.state().config).clone();
+        let config = self.state().app.settings.clone();
         let dir = tempfile::tempdir().expect("temp dir");
         Self::start_on(listener, self.database_url.clone(), self.clock.clone(), config, dir).await
     }
@@ -123,7 +122,7 @@ impl TestServer {
 
     /// An API token for `user` in this server's zone.
     pub async fn token(&self, user: &TestUser, scopes: &[&str]) -> String {
-        self.token_in_zone(user, scopes, &self.state().config.zone.clone()).await
+        self.token_in_zone(user, scopes, &self.state().app.settings.zone.clone()).await
     }
 
     pub async fn token_in_zone(&self, user: &TestUser, scopes: &[&str], zone: &str) -> String {
@@ -176,4 +175,29 @@ pub fn assert_make_error(status: u16, body: &Value, expected_status: u16, expect
     assert_eq!(body["code"], expected_code, "code; body: {body}");
     assert!(body["message"].is_string(), "message; body: {body}");
     assert!(body["detail"].is_string(), "detail; body: {body}");
+}
+
+/// Stores an API token for `user` in any zone, as a node of that zone would have issued it: tests seed
+/// tokens from other zones this way.
+pub async fn issue_api_token(
+    store: &DynStore,
+    zone: &str,
+    user: UserId,
+    request: NewApiTokenRequest,
+    now: Timestamp,
+) -> Result<(gatehouse_domain::ApiTokenSecret, gatehouse_domain::ApiToken), gatehouse_store::StoreError> {
+    let secret = gatehouse_domain::ApiTokenSecret::generate(&gatehouse_domain::OsRandom);
+    let token = gatehouse_domain::ApiToken {
+        user_id: user,
+        created: now,
+        label: request.label,
+        scopes: request.scopes,
+        hash: secret.hash(),
+        prefix: secret.prefix(),
+        zone: zone.to_string(),
+        expires_at: request.expires_at,
+        last_used: None,
+    };
+    let stored = store.insert_api_token(&token).await?;
+    Ok((secret, stored))
 }

@@ -78,7 +78,7 @@ async fn a_client_secret_rotated_outside_the_server_takes_effect_through_the_fee
     assert_eq!(status, 200, "the client is cached now");
     let client_id = gatehouse_domain::oauth::ClientId::parse(&world.confidential.id).unwrap();
     let mut stored = world.server.store.oauth_client(&client_id).await.unwrap().unwrap();
-    let new_secret = gatehouse_domain::oauth::OpaqueSecret::generate();
+    let new_secret = gatehouse_domain::oauth::OpaqueSecret::generate(&gatehouse_domain::OsRandom);
     stored.secret_hash = Some(new_secret.hash());
     assert!(world.server.store.update_oauth_client(&stored, world.server.clock.now_ts()).await.unwrap());
     world.server.feed_caught_up_within(Duration::from_secs(2)).await;

@@ -3,7 +3,7 @@
 
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::{ApiTokenSecret, NewApiTokenRequest, OrgRole, Page, SortDir, SortKey, Timestamp};
-use gatehouse_http::api::tokens::issue_api_token;
+use crate::harness::issue_api_token;
 use gatehouse_store::{Revoked, StoreError};
 
 use crate::harness::{START, TestServer};
@@ -102,7 +102,7 @@ async fn a_failed_rotation_takes_no_other_rotation_with_it() {
     }
     let successor_of = |parent: &gatehouse_domain::oauth::RefreshToken| {
         let mut next = parent.clone();
-        next.hash = gatehouse_domain::oauth::OpaqueSecret::generate().hash();
+        next.hash = gatehouse_domain::oauth::OpaqueSecret::generate(&gatehouse_domain::OsRandom).hash();
         next.parent_hash = Some(parent.hash);
         next
     };

@@ -58,8 +58,8 @@ pub(crate) fn query_param(url: &str, key: &str) -> Option<String> {
 pub(crate) async fn client(server: &TestServer, owner: UserId, kind: &str, scopes: &[&str]) -> Client {
     let mut client = NewClient::new("Test app", "An app under test", kind, &[REDIRECT], scopes)
         .expect("valid client")
-        .into_client(owner, server.clock.now_ts());
-    let secret = approve(&mut client).map(|s| s.reveal());
+        .into_client(owner, server.clock.now_ts(), &gatehouse_domain::OsRandom);
+    let secret = approve(&mut client, &gatehouse_domain::OsRandom).map(|s| s.reveal());
     server.store.insert_oauth_client(&client).await.expect("insert client");
     Client { id: client.id.as_str().to_string(), secret }
 }
@@ -70,7 +70,7 @@ pub(crate) async fn world() -> World {
 
 pub(crate) async fn world_on(server: TestServer) -> World {
     let email = "ada@example.com".to_string();
-    let hash = password::hash(PASSWORD);
+    let hash = password::hash(PASSWORD, password::salt(&gatehouse_domain::OsRandom));
     let user = server.store.create_user(&NewUser::new("Ada", &email, Some(hash), false).unwrap(), server.clock.now_ts()).await.unwrap();
     let owner = crate::harness::TestUser { id: user.id };
     let org = server.org(&owner, "Ada's org").await;
@@ -265,7 +265,7 @@ pub(crate) async fn refresh(world: &World, token: &str, scope: Option<&str>) -> 
 pub(crate) async fn forged(world: &World, edit: impl FnOnce(&mut AccessTokenClaims)) -> String {
     let body = tokens_for(world, &world.confidential, "user:read").await;
     let token = body["access_token"].as_str().unwrap();
-    let ring = world.server.state().oauth.ring().await.unwrap();
+    let ring = world.server.state().app.key_ring().await.unwrap();
     let mut claims: AccessTokenClaims = serde_json::from_value(claims_of(token)).unwrap();
     edit(&mut claims);
     ring.sign(ACCESS_TOKEN_TYP, &claims).unwrap()

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::support::*;
-use crate::harness::{ClockExt, TestServer, json};
+use crate::harness::{TestServer, json};
 
 #[tokio::test]
 async fn an_oauth_bearer_sees_only_the_organization_chosen_at_consent() {
@@ -212,18 +212,18 @@ async fn key_rotation_keeps_the_old_key_published_until_its_tokens_expire() {
     let world = world().await;
     let body = tokens_for(&world, &world.confidential, "user:read").await;
     let access = body["access_token"].as_str().unwrap();
-    let settings = world.server.state().config.oauth.clone();
-    let kids = gatehouse_http::oauth::runtime::rotate_keys(&world.server.store, world.server.clock.now_ts(), &settings).await.unwrap();
+    let settings = world.server.state().app.settings.oauth.clone();
+    let kids = world.server.state().app.rotate_keys().await.unwrap();
     assert_eq!(kids.len(), 1, "RS256 alone by default");
     let kid = &kids[0];
-    world.server.state().oauth.reload_keys().await.unwrap();
+    world.server.state().app.reload_keys().await.unwrap();
     let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
     assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200, "old tokens still verify");
     let newer = tokens_for(&world, &world.confidential, "user:read").await;
     assert_eq!(header_of(newer["access_token"].as_str().unwrap())["kid"], kid.as_str());
     world.server.clock.advance_secs(settings.key_retirement_secs());
-    world.server.state().oauth.reload_keys().await.unwrap();
+    world.server.state().app.reload_keys().await.unwrap();
     let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 }
@@ -256,9 +256,9 @@ async fn es256_access_tokens_when_chosen_with_rs256_id_tokens_rfc9068_2_1() {
     let (status, refreshed) = refresh(&world, body["refresh_token"].as_str().unwrap(), None).await;
     assert_eq!(status, 200);
     assert_eq!(header_of(refreshed["access_token"].as_str().unwrap())["alg"], "ES256");
-    let kids = gatehouse_http::oauth::runtime::rotate_keys(&world.server.store, world.server.clock.now_ts(), &settings).await.unwrap();
+    let kids = world.server.state().app.rotate_keys().await.unwrap();
     assert_eq!(kids.len(), 2, "one new key per algorithm in use");
-    world.server.state().oauth.reload_keys().await.unwrap();
+    world.server.state().app.reload_keys().await.unwrap();
     let (_, jwks) = json(world.server.http.get(world.server.url("/oauth/v2/oidc/jwks")).send().await.unwrap()).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 4, "old keys stay published until their tokens expire");
     assert_eq!(api(&world, "/api/v2/users/me", access).await.0, 200, "tokens signed before rotation still verify");
