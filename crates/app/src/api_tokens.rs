@@ -3,7 +3,10 @@
 
 use gatehouse_domain::{ApiToken, ApiTokenSecret, NewApiTokenRequest, Timestamp, TokenLabel, UserId};
 
-use crate::{Actor, App, AppError, AppResult, Invalidation};
+use crate::actor::Actor;
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::invalidation::Invalidation;
 
 /// A token as its owner sees it in a listing: never the secret, and the newest use this node knows of.
 #[derive(Debug, Clone)]

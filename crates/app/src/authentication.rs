@@ -7,9 +7,11 @@ use gatehouse_domain::oauth::ClientId;
 use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use gatehouse_domain::{ApiToken, ApiTokenSecret, ScopeSet, TokenHash, UserId};
 
+use crate::actor::{Actor, AuthMethod, OrganizationLimit};
+use crate::app::App;
 use crate::caches::{CheckedBearer, Principal, VerifiedAccessToken, VerifiedApiToken};
+use crate::error::{AppError, AppResult};
 use crate::keys::TokenCheck;
-use crate::{Actor, App, AppError, AppResult, AuthMethod, OrganizationLimit};
 
 /// Why an API token was refused. Each answers 401 at the edge, with its own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,9 @@ use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{AuthorizationCode, BrowserSession, OpaqueSecret, TokenFamily};
 use gatehouse_domain::{Email, Organization, Page, SortDir, SortKey, Timestamp, User, UserId};
 
+use crate::app::App;
+use crate::error::AppResult;
 use crate::throttle::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS};
-use crate::{App, AppResult};
 
 /// A browser session: a random secret in a cookie, stored hashed so every node sees it.
 pub struct Session {

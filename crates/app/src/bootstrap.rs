@@ -4,8 +4,9 @@
 use gatehouse_domain::{NewApiTokenRequest, ScopeSet, password};
 use serde::Serialize;
 
+use crate::app::App;
 use crate::directory::OrganizationRequest;
-use crate::{App, AppResult};
+use crate::error::AppResult;
 
 pub const ADMIN_EMAIL: &str = "admin@gatehouse.local";
 

@@ -5,7 +5,9 @@ use gatehouse_domain::oauth::client::approve;
 use gatehouse_domain::oauth::{ClientId, ClientStatus, ClientType, NewClient, OAuthClient, OpaqueSecret};
 use gatehouse_domain::{ScopeSet, UserId};
 
-use crate::{App, AppError, AppResult, Invalidation};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::invalidation::Invalidation;
 
 /// A registration as filed (Make's form): name, type, redirect URIs, scopes, description.
 #[derive(Debug, Clone)]

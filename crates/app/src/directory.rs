@@ -6,7 +6,10 @@ use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
 use gatehouse_domain::{Email, OrgRole, Organization, Page, SortDir, SortKey, Team, User, UserId};
 use gatehouse_store::NewOrganization;
 
-use crate::{Actor, App, AppError, AppResult, Invalidation, OrganizationLimit};
+use crate::actor::{Actor, OrganizationLimit};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::invalidation::Invalidation;
 
 /// Make's `license.apiLimit` bounds.
 pub const API_LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1_000_000;

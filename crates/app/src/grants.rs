@@ -4,7 +4,9 @@
 use gatehouse_domain::UserId;
 use gatehouse_domain::oauth::{ClientId, Grant, OAuthClient};
 
-use crate::{App, AppError, AppResult, Invalidation};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::invalidation::Invalidation;
 
 #[derive(Debug, Clone)]
 pub struct AuthorizedApp {

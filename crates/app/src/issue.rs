@@ -6,7 +6,8 @@ use gatehouse_domain::oauth::{ClientType, OAuthClient, OpaqueSecret, RefreshToke
 use gatehouse_domain::{Scope, ScopeSet, Timestamp, TokenHash, User};
 use serde_json::{Map, Value, json};
 
-use crate::{App, AppResult};
+use crate::app::App;
+use crate::error::AppResult;
 
 /// Who and what a token is for.
 pub struct Subject<'a> {

@@ -9,6 +9,7 @@
 
 pub mod actor;
 pub mod api_tokens;
+pub mod app;
 pub mod authentication;
 pub mod authorization;
 pub mod bootstrap;
@@ -18,117 +19,19 @@ pub mod directory;
 pub mod error;
 pub mod grants;
 pub mod invalidation;
+pub mod issue;
 pub mod keys;
 pub mod rate_limit;
+pub mod signing;
 pub mod throttle;
 pub mod token_endpoint;
-pub mod issue;
 pub mod token_status;
 pub mod usage;
 
-use std::sync::Arc;
-
-use gatehouse_domain::oauth::OAuthSettings;
-use gatehouse_domain::{Clock, Random, Timestamp};
-use gatehouse_store::DynStore;
-
 pub use actor::{Actor, AuthMethod, OrganizationLimit};
+pub use app::{App, Settings};
 pub use error::{AppError, AppResult, OAuthRefusal};
 pub use invalidation::Invalidation;
-
-/// What a node is configured with.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The zone this node serves; API tokens issued elsewhere are refused.
-    pub zone: String,
-    /// The public base URL of this server, e.g. `https://auth.example.com`.
-    pub issuer: String,
-    /// Lifetimes and switches of the OAuth authorization server.
-    pub oauth: OAuthSettings,
-}
-
-impl Settings {
-    /// Settings with the default OAuth lifetimes.
-    pub fn new(zone: impl Into<String>, issuer: impl Into<String>) -> Self {
-        Self { zone: zone.into(), issuer: issuer.into(), oauth: OAuthSettings::default() }
-    }
-}
-
-/// The application: the store, the clock, the randomness, and what a node keeps in memory.
-pub struct App {
-    pub store: DynStore,
-    pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn Random>,
-    pub settings: Settings,
-    pub keys: keys::Keys,
-    pub caches: caches::Caches,
-    pub usage: usage::UsageRecorder,
-    pub login_throttle: throttle::LoginThrottle,
-    pub organization_limits: rate_limit::OrganizationLimiter,
-    /// argon2id holds 19 MiB per hash: at most two at once.
-    hashing: tokio::sync::Semaphore,
-}
-
-impl App {
-    pub fn new(store: DynStore, clock: Arc<dyn Clock>, random: Arc<dyn Random>, settings: Settings) -> Self {
-        let keys = keys::Keys::new(settings.oauth.access_token_algorithm);
-        Self {
-            store,
-            clock,
-            random,
-            settings,
-            keys,
-            caches: caches::Caches::default(),
-            usage: usage::UsageRecorder::default(),
-            login_throttle: throttle::LoginThrottle::default(),
-            organization_limits: rate_limit::OrganizationLimiter::default(),
-            hashing: tokio::sync::Semaphore::new(2),
-        }
-    }
-
-    pub fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    /// The one place where this node's caches learn that something changed: a use case here, or (through
-    /// the revocation feed) another node or the CLI.
-    pub fn apply(&self, invalidations: &[Invalidation]) {
-        for invalidation in invalidations {
-            match invalidation {
-                Invalidation::ApiToken(hash) => {
-                    self.caches.api_tokens.invalidate(hash);
-                    self.usage.forget(hash);
-                }
-                Invalidation::User(_) | Invalidation::Everything => {
-                    self.caches.api_tokens.invalidate_all();
-                    self.caches.forget_oauth();
-                }
-                Invalidation::OAuth => self.caches.forget_oauth(),
-            }
-        }
-    }
-
-    /// Argon2id off the async threads, at most two at once. An unknown account is checked against a dummy
-    /// hash so that it takes as long as a wrong password.
-    pub async fn verify_password(&self, phc: Option<String>, presented: String) -> bool {
-        let Ok(_permit) = self.hashing.acquire().await else { return false };
-        let known = phc.is_some();
-        let phc = phc.unwrap_or_else(|| gatehouse_domain::password::dummy_hash().to_string());
-        let verified =
-            tokio::task::spawn_blocking(move || gatehouse_domain::password::verify(&presented, &phc)).await.unwrap_or(false);
-        verified && known
-    }
-
-    /// Hashes a new password (after the policy check) off the async threads.
-    pub async fn hash_password(&self, password: String) -> AppResult<String> {
-        gatehouse_domain::password::check_policy(&password)?;
-        let salt = gatehouse_domain::password::salt(self.random.as_ref());
-        let _permit = self.hashing.acquire().await.map_err(|_| AppError::Internal("the hashing pool is closed".into()))?;
-        tokio::task::spawn_blocking(move || gatehouse_domain::password::hash(&password, salt))
-            .await
-            .map_err(|error| AppError::Internal(format!("password hashing failed: {error}")))
-    }
-}
 
 #[cfg(test)]
 pub(crate) mod testing;

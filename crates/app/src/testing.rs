@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::{Clock, MockClock, SeededRandom, Timestamp, User};
 
-use crate::{App, Settings};
+use crate::app::{App, Settings};
 
 /// 2026-01-01T00:00:00.000Z.
 pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);

@@ -10,8 +10,10 @@ use gatehouse_domain::oauth::{ClientId, ClientType, OAuthClient, OpaqueSecret, R
 use gatehouse_domain::{ScopeSet, Timestamp};
 use gatehouse_store::Rotation;
 
+use crate::app::App;
+use crate::error::{AppError, AppResult, OAuthRefusal};
+use crate::invalidation::Invalidation;
 use crate::issue::{RefreshLineage, Subject, TokenResponse};
-use crate::{App, AppError, AppResult, Invalidation, OAuthRefusal};
 
 /// A client's credentials as presented, by whichever method (RFC 6749 §2.3.1).
 #[derive(Debug, Clone)]

@@ -7,9 +7,11 @@ use gatehouse_domain::oauth::{ClientId, OAuthClient, OpaqueSecret, RefreshVerdic
 use gatehouse_domain::{ScopeSet, Timestamp, User, UserId};
 use serde_json::{Map, Value};
 
+use crate::app::App;
+use crate::error::{AppError, AppResult, OAuthRefusal};
+use crate::invalidation::Invalidation;
 use crate::issue::{has, profile_claims};
 use crate::keys::TokenCheck;
-use crate::{App, AppError, AppResult, Invalidation, OAuthRefusal};
 
 /// RFC 7662 §2.2: what an active token is. An inactive one is `None`.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ pub enum TokenFormatError {
 
 impl ApiTokenSecret {
     /// A fresh token: 122 random bits, shaped as a version 4 UUID with the RFC 9562 variant.
-    pub fn generate(random: &dyn crate::Random) -> Self {
+    pub fn generate(random: &dyn crate::random::Random) -> Self {
         Self(uuid::Builder::from_random_bytes(crate::random::bytes(random)).into_uuid())
     }
 

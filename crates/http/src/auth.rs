@@ -1,18 +1,15 @@
 //! Credentials at the edge: the `Authorization` header parsed once, the credential verified by the
 //! application, and the [`Caller`] that handlers receive, with its `current-authorization` body.
 
-use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::RwLock;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
 use gatehouse_app::authentication::ApiTokenRefusal;
 use gatehouse_app::Actor;
 use gatehouse_domain::api_token::TokenFormatError;
-use gatehouse_domain::{ApiTokenSecret, ScopeSet};
+use gatehouse_domain::ApiTokenSecret;
 
-use crate::api::users::current_authorization_body;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,7 +17,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
-    /// The `current-authorization` body, rendered once per scope set and shared (see [`RenderedBodies`]);
+    /// The `current-authorization` body, rendered once per scope set and shared (see `rendered`);
     /// `None` past the bound of distinct sets.
     pub authorization_body: Option<Bytes>,
 }
@@ -29,30 +26,6 @@ impl Deref for Caller {
     type Target = Actor;
     fn deref(&self) -> &Actor {
         &self.actor
-    }
-}
-
-/// `current-authorization` bodies, one per way of authenticating and distinct scope set, shared by every
-/// credential with that set, so that the hot path sends shared bytes. Rendering is HTTP's: the verified
-/// credentials in the application's caches hold no body. Bounded: past `MAX_RENDERED` distinct sets,
-/// bodies are rendered per request.
-#[derive(Default)]
-pub struct RenderedBodies(RwLock<HashMap<(&'static str, ScopeSet), Bytes>>);
-
-const MAX_RENDERED: usize = 4096;
-
-impl RenderedBodies {
-    pub fn for_scopes(&self, auth_used: &'static str, scopes: ScopeSet) -> Option<Bytes> {
-        let key = (auth_used, scopes);
-        if let Some(body) = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key) {
-            return Some(body.clone());
-        }
-        let mut rendered = self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if rendered.len() >= MAX_RENDERED {
-            return None;
-        }
-        let body = rendered.entry(key).or_insert_with(|| current_authorization_body(auth_used, scopes));
-        Some(body.clone())
     }
 }
 
@@ -143,43 +116,5 @@ fn parse_authorization(headers: &HeaderMap) -> Result<Presented<'_>, ApiError> {
         Ok(Presented::Bearer(credential))
     } else {
         Err(malformed())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_with_the_same_scopes_share_one_rendered_body() {
-        let rendered = RenderedBodies::default();
-        let first = rendered.for_scopes("token", ScopeSet::all_api_scopes()).expect("kept");
-        let second = rendered.for_scopes("token", ScopeSet::all_api_scopes()).expect("kept");
-        assert_eq!(first.as_ptr(), second.as_ptr(), "one allocation for every token with these scopes");
-    }
-
-    #[test]
-    fn rendered_bodies_are_bounded() {
-        let rendered = RenderedBodies::default();
-        let first_twelve: Vec<_> = ScopeSet::catalog().take(12).collect();
-        for bits in 0..MAX_RENDERED {
-            let mut scopes = ScopeSet::EMPTY;
-            for (index, scope) in first_twelve.iter().enumerate() {
-                if bits & (1 << index) != 0 {
-                    scopes.insert(*scope);
-                }
-            }
-            assert!(rendered.for_scopes("token", scopes).is_some());
-        }
-        assert!(rendered.for_scopes("token", ScopeSet::all_api_scopes()).is_none(), "past the bound: rendered per request");
-    }
-
-    #[test]
-    fn bodies_are_kept_apart_by_how_the_caller_authenticated() {
-        let rendered = RenderedBodies::default();
-        let token = rendered.for_scopes("token", ScopeSet::all_api_scopes()).expect("kept");
-        let oauth = rendered.for_scopes("oauth", ScopeSet::all_api_scopes()).expect("kept");
-        assert!(token.starts_with(br#"{"authorization":{"authUsed":"token""#));
-        assert!(oauth.starts_with(br#"{"authorization":{"authUsed":"oauth""#));
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod oauth;
+pub mod rendered;
 pub mod revocation;
 pub mod routes;
 pub mod state;

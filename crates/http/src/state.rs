@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use gatehouse_app::App;
 
-use crate::auth::RenderedBodies;
+use crate::rendered::RenderedBodies;
 
 /// Largest request body accepted anywhere. Make's own bodies here are a label and a list of scopes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

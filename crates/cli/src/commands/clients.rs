@@ -5,7 +5,7 @@ use gatehouse_domain::oauth::{ClientStatus, OAuthClient, OpaqueSecret};
 use gatehouse_http::api::views::client_view;
 use serde_json::json;
 
-use super::{CliResult, Context};
+use super::context::{CliResult, Context};
 use crate::args::{ClientCommand, ClientSpec, Global};
 
 fn registration(spec: &ClientSpec) -> ClientRegistration<'_> {

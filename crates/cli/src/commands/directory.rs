@@ -6,7 +6,7 @@ use gatehouse_app::directory::OrganizationRequest;
 use gatehouse_domain::{OrgRole, password};
 use serde_json::json;
 
-use super::{CliError, CliResult, Context};
+use super::context::{CliError, CliResult, Context};
 use crate::args::{Global, MemberCommand, OrgCommand, TeamCommand, UserCommand};
 
 pub async fn user(global: &Global, command: UserCommand) -> CliResult {

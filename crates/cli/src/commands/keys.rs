@@ -3,7 +3,7 @@
 use gatehouse_app::Settings;
 use serde_json::json;
 
-use super::{CliResult, Context};
+use super::context::{CliResult, Context};
 use crate::args::{Global, KeysCommand};
 use crate::config::{self, FileConfig};
 

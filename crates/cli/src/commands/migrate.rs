@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{CliError, CliResult};
+use super::context::{CliError, CliResult};
 
 pub async fn migrate(from: &str, to: &str, replace: bool, json_output: bool) -> CliResult {
     if from == to {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gatehouse_app::Settings;
 
-use super::{CliError, CliResult, Context};
+use super::context::{CliError, CliResult, Context};
 use crate::args::{Global, ServeArgs};
 use crate::config::{self, FileConfig};
 use crate::server;

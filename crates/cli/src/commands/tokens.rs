@@ -7,7 +7,7 @@ use gatehouse_domain::api_token::parse_duration_secs;
 use gatehouse_http::api::views;
 use serde_json::json;
 
-use super::{CliError, CliResult, Context};
+use super::context::{CliError, CliResult, Context};
 use crate::args::{Global, TokenCommand};
 
 pub async fn token(global: &Global, command: TokenCommand) -> CliResult {

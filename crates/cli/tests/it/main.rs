@@ -5,6 +5,7 @@ mod harness;
 mod postgres;
 
 mod api_tokens;
+mod architecture;
 mod authentication;
 mod cli;
 mod nodes;
