@@ -183,3 +183,36 @@ impl From<TokenCheck> for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::caches::LIVENESS_TTL_MILLIS;
+    use crate::testing::TestApp;
+
+    /// A revocation made by another node (here: straight in the store) is seen once the liveness answer
+    /// is older than its bound, without any feed: the bound is read from the injected clock.
+    #[tokio::test]
+    async fn a_liveness_answer_is_trusted_for_its_bound_and_no_longer() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let tokens = app.tokens(&consented, "user:read").await;
+        let (verified, _) = app.verify_access_token(&tokens.access_token).await.unwrap();
+        app.store.revoke_family(&verified.claims.fam, app.now()).await.unwrap();
+        assert!(app.verify_access_token(&tokens.access_token).await.is_ok(), "within the bound, the cached answer stands");
+        app.clock.advance_millis(LIVENESS_TTL_MILLIS);
+        assert!(app.verify_access_token(&tokens.access_token).await.is_err(), "past the bound, liveness is asked again");
+    }
+
+    /// A client change made elsewhere reaches this node within the client cache's bound.
+    #[tokio::test]
+    async fn a_cached_client_is_read_again_after_its_bound() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let id = consented.client.id.clone();
+        assert!(app.client(&id).await.unwrap().is_some_and(|c| c.is_approved()));
+        app.store.reject_client(&id, app.now()).await.unwrap();
+        assert!(app.client(&id).await.unwrap().is_some_and(|c| c.is_approved()), "cached");
+        app.clock.advance_millis(crate::caches::CLIENT_TTL_MILLIS);
+        assert!(app.client(&id).await.unwrap().is_some_and(|c| !c.is_approved()), "read again");
+    }
+}

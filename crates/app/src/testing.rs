@@ -44,3 +44,58 @@ impl TestApp {
         self.app.store.create_user(&new, self.clock.now()).await.expect("create user")
     }
 }
+
+/// An approved confidential client and a user who consented to it, ready to exchange codes.
+pub struct Consented {
+    pub client: gatehouse_domain::oauth::OAuthClient,
+    pub user: User,
+    pub session: crate::authorization::Session,
+}
+
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const REDIRECT_URI: &str = "https://app.example/cb";
+
+impl TestApp {
+    pub async fn consented(&self, scopes: &str) -> Consented {
+        let owner = self.user("dev@example.com", false).await;
+        let uris = vec![REDIRECT_URI.to_string()];
+        let names: Vec<String> = scopes.split(' ').map(str::to_string).collect();
+        let registration = crate::clients::ClientRegistration {
+            name: "App",
+            description: "",
+            client_type: "confidential",
+            redirect_uris: &uris,
+            scopes: &names,
+        };
+        let (client, _) = self.app.create_approved_client(owner.id, registration, false).await.expect("client");
+        let user = self.user("ada@example.com", false).await;
+        let session = self.app.create_session(Some(user.id)).await.expect("session");
+        Consented { client, user, session }
+    }
+
+    /// A code for the consented client, through the authorization request and the consent form.
+    pub async fn code(&self, consented: &Consented, scopes: &str) -> String {
+        let challenge = gatehouse_domain::oauth::pkce::s256_challenge(VERIFIER);
+        let query = format!(
+            "response_type=code&client_id={}&redirect_uri={}&scope={}&code_challenge={challenge}&code_challenge_method=S256",
+            consented.client.id,
+            REDIRECT_URI,
+            scopes.replace(' ', "+"),
+        );
+        let params = gatehouse_domain::oauth::authorize::RawParams::parse(&query);
+        let request = match self.app.validate_authorization(&params).await.expect("store") {
+            Ok(request) => request,
+            Err(_) => panic!("the authorization request is valid"),
+        };
+        match self.app.consent(&request, &consented.session, None).await.expect("consent") {
+            crate::authorization::ConsentOutcome::Code(code) => code,
+            _ => panic!("consent gives a code"),
+        }
+    }
+
+    pub async fn tokens(&self, consented: &Consented, scopes: &str) -> crate::issue::TokenResponse {
+        let code = self.code(consented, scopes).await;
+        let exchange = crate::token_endpoint::CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(VERIFIER) };
+        self.app.exchange_code(&consented.client, exchange).await.expect("exchange")
+    }
+}

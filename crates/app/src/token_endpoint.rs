@@ -243,3 +243,79 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{REDIRECT_URI, TestApp, VERIFIER};
+
+    fn is_invalid_grant(result: &AppResult<TokenResponse>) -> bool {
+        matches!(result, Err(AppError::OAuth(OAuthRefusal::InvalidGrant(_))))
+    }
+
+    /// RFC 6749 §4.1.2: a code is single use; RFC 9700 §4.5: its replay revokes what it issued.
+    #[tokio::test]
+    async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let code = app.code(&consented, "user:read").await;
+        let exchange = CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(VERIFIER) };
+        let first = app.exchange_code(&consented.client, exchange).await.unwrap();
+        assert!(app.verify_access_token(&first.access_token).await.is_ok());
+        assert!(is_invalid_grant(&app.exchange_code(&consented.client, exchange).await));
+        assert!(app.verify_access_token(&first.access_token).await.is_err(), "the first exchange's token is revoked");
+    }
+
+    /// RFC 6749 §4.1.2 recommends codes live at most ten minutes; Make's live five.
+    #[tokio::test]
+    async fn a_code_expires_by_the_clock() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let code = app.code(&consented, "user:read").await;
+        app.clock.advance_secs(app.settings.oauth.code_ttl_secs);
+        let exchange = CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(VERIFIER) };
+        assert!(is_invalid_grant(&app.exchange_code(&consented.client, exchange).await));
+    }
+
+    /// RFC 7636 §4.6.
+    #[tokio::test]
+    async fn a_wrong_verifier_is_refused() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let code = app.code(&consented, "user:read").await;
+        let wrong = "x".repeat(43);
+        let exchange = CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(&wrong) };
+        assert!(is_invalid_grant(&app.exchange_code(&consented.client, exchange).await));
+    }
+
+    /// RFC 9700 §4.14.2: inside the grace window a retry of the same refresh is answered; after it, the
+    /// old token is a replay and the whole family ends.
+    #[tokio::test]
+    async fn a_refresh_retried_in_the_grace_window_is_answered_and_a_later_replay_ends_the_family() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let first = app.tokens(&consented, "user:read").await;
+        let old = first.refresh_token.clone().unwrap();
+        let rotated = app.refresh(&consented.client, &old, None).await.unwrap();
+        app.clock.advance_secs(app.settings.oauth.refresh_grace_secs - 1);
+        let retried = app.refresh(&consented.client, &old, None).await.unwrap();
+        assert_ne!(retried.refresh_token, rotated.refresh_token);
+        app.clock.advance_secs(2);
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &old, None).await));
+        let newest = retried.refresh_token.unwrap();
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &newest, None).await), "the family ended");
+    }
+
+    /// RFC 6749 §6: a refresh may narrow the scope, never widen it.
+    #[tokio::test]
+    async fn a_refresh_only_narrows_the_scope() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read teams:read").await;
+        let first = app.tokens(&consented, "user:read teams:read").await;
+        let refresh = first.refresh_token.unwrap();
+        let wider = app.refresh(&consented.client, &refresh, Some("user:read teams:write")).await;
+        assert!(matches!(wider, Err(AppError::OAuth(OAuthRefusal::InvalidScope(_)))));
+        let narrower = app.refresh(&consented.client, &refresh, Some("user:read")).await.unwrap();
+        assert_eq!(narrower.scopes.to_space_delimited(), "user:read");
+    }
+}
