@@ -43,7 +43,7 @@ pub enum Decision {
     /// `prompt=none` but nobody is signed in (OIDC Core §3.1.2.6 `login_required`).
     LoginRequired,
     /// Show the consent form.
-    Consent(ConsentView),
+    Consent(Box<ConsentView>),
     /// `prompt=none` but consent is needed (`consent_required`).
     ConsentRequired,
     /// Redirect to the client with this code.
@@ -60,7 +60,7 @@ pub struct ConsentView {
 }
 
 pub enum LoginOutcome {
-    SignedIn(Session),
+    SignedIn(Box<Session>),
     Refused,
     Throttled { retry_after_secs: i64 },
 }
@@ -68,7 +68,7 @@ pub enum LoginOutcome {
 pub enum ConsentOutcome {
     Code(String),
     /// The organization chosen is not one of the user's: choose again.
-    ChooseOrganization(ConsentView),
+    ChooseOrganization(Box<ConsentView>),
     AccountGone,
 }
 
@@ -136,7 +136,7 @@ impl App {
             _ if request.prompt.none => Ok(Decision::ConsentRequired),
             remembered => {
                 let selected = remembered.and_then(|grant| grant.organization_id);
-                Ok(Decision::Consent(self.consent_view(user, selected).await?))
+                Ok(Decision::Consent(Box::new(self.consent_view(user, selected).await?)))
             }
         }
     }
@@ -175,7 +175,7 @@ impl App {
         };
         self.login_throttle.clear(&keys[0].0);
         self.store.delete_session(&previous.record.hash).await?;
-        Ok(LoginOutcome::SignedIn(self.create_session(Some(user.id)).await?))
+        Ok(LoginOutcome::SignedIn(Box::new(self.create_session(Some(user.id)).await?)))
     }
 
     /// Records consent (accumulating for the same organization; choosing another starts afresh) and
@@ -187,7 +187,7 @@ impl App {
         let organization_id = match (view.organizations.is_empty(), chosen) {
             (true, _) => None,
             (false, Some(id)) if view.organizations.iter().any(|org| org.id == id) => Some(id),
-            (false, _) => return Ok(ConsentOutcome::ChooseOrganization(view)),
+            (false, _) => return Ok(ConsentOutcome::ChooseOrganization(Box::new(view))),
         };
         let user = view.user;
         let now = self.clock.now();

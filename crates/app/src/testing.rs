@@ -48,7 +48,6 @@ impl TestApp {
 /// An approved confidential client and a user who consented to it, ready to exchange codes.
 pub struct Consented {
     pub client: gatehouse_domain::oauth::OAuthClient,
-    pub user: User,
     pub session: crate::authorization::Session,
 }
 
@@ -70,7 +69,7 @@ impl TestApp {
         let (client, _) = self.app.create_approved_client(owner.id, registration, false).await.expect("client");
         let user = self.user("ada@example.com", false).await;
         let session = self.app.create_session(Some(user.id)).await.expect("session");
-        Consented { client, user, session }
+        Consented { client, session }
     }
 
     /// A code for the consented client, through the authorization request and the consent form.

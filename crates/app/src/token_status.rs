@@ -64,7 +64,7 @@ impl App {
             let Some(row) = self.store.refresh_token_by_hash(&secret.hash()).await? else { return Ok(None) };
             if row.client_id != client.id
                 || judge_refresh(&row, now, self.settings.oauth.refresh_grace_secs) != RefreshVerdict::Rotate
-                || !self.store.family(&row.family_id).await?.is_some_and(|family| family.revoked_at.is_none())
+                || self.store.family(&row.family_id).await?.is_none_or(|family| family.revoked_at.is_some())
                 || self.store.grant_by_id(row.grant_id).await?.is_none()
             {
                 return Ok(None);

@@ -19,6 +19,7 @@ pub trait Random: Send + Sync + 'static {
 pub struct OsRandom;
 
 impl Random for OsRandom {
+    #[allow(clippy::disallowed_types, reason = "the one place that reads the OS's randomness")]
     fn fill(&self, bytes: &mut [u8]) {
         rand::rngs::OsRng.fill_bytes(bytes);
     }

@@ -52,9 +52,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Every `crate::a::b` and `super::a` path in the text, expanded from `use` groups, as absolute paths.
-fn referenced_paths(text: &str, module: &str, is_dir_module: bool) -> Vec<String> {
-    let parent = |module: &str| module.rsplit_once("::").map_or(String::new(), |(parent, _)| parent.to_string());
-    let super_base = if is_dir_module { parent(module) } else { parent(module) };
+/// `super` is the parent of the file's module, whether the file is `x.rs` or `x/mod.rs`.
+fn referenced_paths(text: &str, module: &str) -> Vec<String> {
+    let super_base = module.rsplit_once("::").map_or(String::new(), |(parent, _)| parent.to_string());
     let mut paths = Vec::new();
     for (prefix, base) in [("crate::", String::new()), ("super::", super_base)] {
         let mut rest = text;
@@ -70,8 +70,6 @@ fn referenced_paths(text: &str, module: &str, is_dir_module: bool) -> Vec<String
             if path.is_empty() && rest.starts_with('{') {
                 let group: String = rest[1..].chars().take_while(|c| *c != '}').collect();
                 paths.extend(group.split(',').map(str::trim).filter(|item| !item.is_empty()).map(join));
-            } else if rest[path.len()..].starts_with("::{") || rest[path.len()..].starts_with('{') {
-                paths.push(join(path));
             } else {
                 paths.push(join(path));
             }
@@ -101,8 +99,7 @@ fn no_module_imports_another_that_imports_it_back() {
                 .collect::<Vec<_>>()
                 .join("\n");
             let text = code.as_str();
-            let is_dir_module = file.file_name().is_some_and(|name| name == "mod.rs");
-            let mut paths = referenced_paths(text, &module, is_dir_module);
+            let mut paths = referenced_paths(text, &module);
             // `use child::Item` and `pub use child::Item` in a module that declares the child.
             for line in text.lines() {
                 let line = line.trim_start().trim_start_matches("pub ").trim_start_matches("pub(crate) ");

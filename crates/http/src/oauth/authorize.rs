@@ -239,7 +239,7 @@ pub async fn login(
         Ok(LoginOutcome::Refused) => retry(StatusCode::UNAUTHORIZED, "The email or password is incorrect."),
         Ok(LoginOutcome::SignedIn(session)) => {
             let cookie = session::cookie(&state, &session);
-            proceed(&state, &request, Some(session), Some(cookie), true, true).await.unwrap_or_else(|response| response)
+            proceed(&state, &request, Some(*session), Some(cookie), true, true).await.unwrap_or_else(|response| response)
         }
     }
 }
