@@ -6,13 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use gatehouse_domain::api_token::TokenFormatError;
 use gatehouse_domain::{ApiToken, ApiTokenSecret, Clock, ScopeSet, Timestamp, TokenHash, UserId};
 use gatehouse_store::DynStore;
 use moka::sync::Cache;
 
 use crate::api::users::current_authorization_body;
+use crate::credentials::{self, CredentialError, Presented};
 use crate::error::ApiError;
 use crate::oauth::runtime::{OAuthRuntime, TokenCheck, VerifiedAccessToken};
 use crate::usage::{UsageCell, UsageRecorder};
@@ -94,12 +95,6 @@ struct VerifiedToken {
     authorization_body: Option<Bytes>,
 }
 
-/// A credential as presented, before verification.
-enum Presented<'a> {
-    ApiToken(ApiTokenSecret),
-    Bearer(&'a str),
-}
-
 pub struct Authenticator {
     store: DynStore,
     clock: Arc<dyn Clock>,
@@ -169,7 +164,7 @@ impl Authenticator {
 
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         match parse_authorization(headers)? {
-            Presented::ApiToken(secret) => self.verify_api_token(secret).await,
+            Presented::Token(secret) => self.verify_api_token(secret).await,
             Presented::Bearer(value) => {
                 if ApiTokenSecret::parse(value).is_ok() {
                     return Err(ApiError::unauthorized(
@@ -180,6 +175,8 @@ impl Authenticator {
                 }
                 self.verify_access_token(value).await
             }
+            // Basic authenticates OAuth clients at the token endpoint, never a caller of the API.
+            Presented::Basic { .. } => Err(malformed()),
         }
     }
 
@@ -273,51 +270,39 @@ fn invalid_token() -> ApiError {
     ApiError::unauthorized("The API token is invalid or has been deleted.", Some("invalid_token"))
 }
 
-/// Parses the one `Authorization` header. The scheme is case-insensitive (RFC 9110 §11.1); the value is
-/// the part after a single run of spaces.
+/// The one `Authorization` header, as the API answers it: `Token` or `Bearer`, refusals in Make's schema.
 fn parse_authorization(headers: &HeaderMap) -> Result<Presented<'_>, ApiError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Err(ApiError::unauthorized(
+    match credentials::presented(headers) {
+        Ok(presented) => Ok(presented),
+        Err(CredentialError::Missing) => Err(ApiError::unauthorized(
             "Authentication is required: send Authorization: Token <api-token> or Bearer <access-token>.",
             None,
-        ));
-    };
-    if values.next().is_some() {
-        // RFC 6750 §3.1: a request with more than one credential is an invalid_request, answered 400.
-        let mut error = ApiError::bad_request("Send exactly one Authorization header.");
-        error.challenge = Some(crate::error::Challenge { error: Some("invalid_request"), scope: None });
-        return Err(error);
-    }
-    let malformed = || {
-        ApiError::unauthorized(
-            "The Authorization header is malformed: use Authorization: Token <api-token>.",
-            Some("invalid_request"),
-        )
-    };
-    let text = value.to_str().map_err(|_| malformed())?;
-    let (scheme, credential) = text.split_once(' ').ok_or_else(malformed)?;
-    let credential = credential.trim_start_matches(' ');
-    if credential.is_empty() || credential.contains(' ') {
-        return Err(malformed());
-    }
-    if scheme.eq_ignore_ascii_case("token") {
-        match ApiTokenSecret::parse(credential) {
-            Ok(secret) => Ok(Presented::ApiToken(secret)),
-            Err(TokenFormatError::NotVersion4) => Err(ApiError::unauthorized(
-                "The API token is not a valid token: API tokens are version 4 UUIDs.",
-                Some("invalid_token"),
-            )),
-            Err(TokenFormatError::NotAUuid) => Err(ApiError::unauthorized(
-                "The API token is not a valid token: API tokens are UUIDs.",
-                Some("invalid_token"),
-            )),
+        )),
+        Err(CredentialError::Repeated) => {
+            // RFC 6750 §3.1: a request with more than one credential is an invalid_request, answered 400.
+            let mut error = ApiError::bad_request("Send exactly one Authorization header.");
+            error.challenge = Some(crate::error::Challenge { error: Some("invalid_request"), scope: None });
+            Err(error)
         }
-    } else if scheme.eq_ignore_ascii_case("bearer") {
-        Ok(Presented::Bearer(credential))
-    } else {
-        Err(malformed())
+        Err(CredentialError::Token(TokenFormatError::NotVersion4)) => Err(ApiError::unauthorized(
+            "The API token is not a valid token: API tokens are version 4 UUIDs.",
+            Some("invalid_token"),
+        )),
+        Err(CredentialError::Token(TokenFormatError::NotAUuid)) => Err(ApiError::unauthorized(
+            "The API token is not a valid token: API tokens are UUIDs.",
+            Some("invalid_token"),
+        )),
+        Err(CredentialError::NotText | CredentialError::Malformed | CredentialError::UnknownScheme | CredentialError::Basic(_)) => {
+            Err(malformed())
+        }
     }
+}
+
+fn malformed() -> ApiError {
+    ApiError::unauthorized(
+        "The Authorization header is malformed: use Authorization: Token <api-token>.",
+        Some("invalid_request"),
+    )
 }
 
 #[cfg(test)]
