@@ -42,12 +42,7 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Str
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("Send the token once.")),
         (Some(token), None) | (None, Some(token)) => Ok(token),
-        (None, None) => {
-            let mut error = OAuthError::invalid_token("A bearer token is required.");
-            // RFC 6750 §3.1: no error code when the request carried no credential at all.
-            error.error = "invalid_token";
-            Err(error)
-        }
+        (None, None) => Err(OAuthError::bearer_required("A bearer token is required.")),
     }
 }
 
