@@ -2,11 +2,12 @@
 //! (plus `Secure` under an https issuer), stored hashed in the store so every node sees it. The CSRF token
 //! is derived from the session secret and compared in constant time.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use gatehouse_domain::oauth::secret::constant_time_eq;
 use gatehouse_domain::oauth::{BrowserSession, OpaqueSecret};
 use gatehouse_domain::{Timestamp, UserId};
 
+use crate::cookies;
 use crate::state::AppState;
 
 pub struct Session {
@@ -28,27 +29,14 @@ fn secure(state: &AppState) -> bool {
     state.config.issuer.starts_with("https://")
 }
 
-/// `__Host-` binds the cookie to this host and path `/`, but browsers accept it only with `Secure`.
-fn cookie_name(state: &AppState) -> &'static str {
-    if secure(state) { "__Host-gatehouse_session" } else { "gatehouse_session" }
-}
-
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, gatehouse_store::StoreError> {
-    let name = cookie_name(state);
     let now = state.clock.now();
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            let Some((key, value)) = pair.trim().split_once('=') else { continue };
-            if key != name {
-                continue;
-            }
-            let Some(secret) = OpaqueSecret::parse(value) else { continue };
-            if let Some(record) = state.store.session(&secret.hash()).await?
-                && record.expires_at > now
-            {
-                return Ok(Some(Session { secret, record }));
-            }
+    for value in cookies::named(headers, cookies::session_name(secure(state))) {
+        let Some(secret) = OpaqueSecret::parse(&value) else { continue };
+        if let Some(record) = state.store.session(&secret.hash()).await?
+            && record.expires_at > now
+        {
+            return Ok(Some(Session { secret, record }));
         }
     }
     Ok(None)
@@ -70,11 +58,7 @@ pub async fn create(
         expires_at: now.plus_secs(ttl),
     };
     state.store.insert_session(&record).await?;
-    let mut cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}", cookie_name(state), secret.reveal());
-    if secure(state) {
-        cookie.push_str("; Secure");
-    }
-    let value = HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""));
+    let value = cookies::session_set_cookie(secure(state), &secret.reveal(), ttl).unwrap_or_else(|_| HeaderValue::from_static(""));
     Ok((Session { secret, record }, value))
 }
 
