@@ -4,12 +4,13 @@
 use std::ops::Deref;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use gatehouse_app::authentication::ApiTokenRefusal;
 use gatehouse_app::Actor;
 use gatehouse_domain::api_token::TokenFormatError;
 use gatehouse_domain::ApiTokenSecret;
 
+use crate::credentials::{self, CredentialError, Presented};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -29,19 +30,14 @@ impl Deref for Caller {
     }
 }
 
-/// A credential as presented, before verification.
-enum Presented<'a> {
-    ApiToken(ApiTokenSecret),
-    Bearer(&'a str),
-}
-
 /// Authenticates the request's one credential, or says in Make's words why not.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let actor = match parse_authorization(headers)? {
-        Presented::ApiToken(secret) => match state.app.authenticate_api_token(&secret).await? {
+        Presented::Token(secret) => match state.app.authenticate_api_token(&secret).await? {
             Ok((actor, _)) => actor,
             Err(refusal) => return Err(api_token_refused(refusal)),
         },
+        Presented::Basic { .. } => return Err(malformed()),
         Presented::Bearer(value) => {
             if ApiTokenSecret::parse(value).is_ok() {
                 return Err(ApiError::unauthorized(
@@ -72,49 +68,37 @@ fn api_token_refused(refusal: ApiTokenRefusal) -> ApiError {
     ApiError::unauthorized(detail, Some("invalid_token"))
 }
 
-/// Parses the one `Authorization` header. The scheme is case-insensitive (RFC 9110 §11.1); the value is
-/// the part after a single run of spaces.
+/// The one `Authorization` header, as the API answers it: `Token` or `Bearer`, refusals in Make's schema.
 fn parse_authorization(headers: &HeaderMap) -> Result<Presented<'_>, ApiError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Err(ApiError::unauthorized(
+    match credentials::presented(headers) {
+        Ok(presented) => Ok(presented),
+        Err(CredentialError::Missing) => Err(ApiError::unauthorized(
             "Authentication is required: send Authorization: Token <api-token> or Bearer <access-token>.",
             None,
-        ));
-    };
-    if values.next().is_some() {
-        // RFC 6750 §3.1: a request with more than one credential is an invalid_request, answered 400.
-        let mut error = ApiError::bad_request("Send exactly one Authorization header.");
-        error.challenge = Some(crate::error::Challenge { error: Some("invalid_request"), scope: None });
-        return Err(error);
-    }
-    let malformed = || {
-        ApiError::unauthorized(
-            "The Authorization header is malformed: use Authorization: Token <api-token>.",
-            Some("invalid_request"),
-        )
-    };
-    let text = value.to_str().map_err(|_| malformed())?;
-    let (scheme, credential) = text.split_once(' ').ok_or_else(malformed)?;
-    let credential = credential.trim_start_matches(' ');
-    if credential.is_empty() || credential.contains(' ') {
-        return Err(malformed());
-    }
-    if scheme.eq_ignore_ascii_case("token") {
-        match ApiTokenSecret::parse(credential) {
-            Ok(secret) => Ok(Presented::ApiToken(secret)),
-            Err(TokenFormatError::NotVersion4) => Err(ApiError::unauthorized(
-                "The API token is not a valid token: API tokens are version 4 UUIDs.",
-                Some("invalid_token"),
-            )),
-            Err(TokenFormatError::NotAUuid) => Err(ApiError::unauthorized(
-                "The API token is not a valid token: API tokens are UUIDs.",
-                Some("invalid_token"),
-            )),
+        )),
+        Err(CredentialError::Repeated) => {
+            // RFC 6750 §3.1: a request with more than one credential is an invalid_request, answered 400.
+            let mut error = ApiError::bad_request("Send exactly one Authorization header.");
+            error.challenge = Some(crate::error::Challenge { error: Some("invalid_request"), scope: None });
+            Err(error)
         }
-    } else if scheme.eq_ignore_ascii_case("bearer") {
-        Ok(Presented::Bearer(credential))
-    } else {
-        Err(malformed())
+        Err(CredentialError::Token(TokenFormatError::NotVersion4)) => Err(ApiError::unauthorized(
+            "The API token is not a valid token: API tokens are version 4 UUIDs.",
+            Some("invalid_token"),
+        )),
+        Err(CredentialError::Token(TokenFormatError::NotAUuid)) => Err(ApiError::unauthorized(
+            "The API token is not a valid token: API tokens are UUIDs.",
+            Some("invalid_token"),
+        )),
+        Err(CredentialError::NotText | CredentialError::Malformed | CredentialError::UnknownScheme | CredentialError::Basic(_)) => {
+            Err(malformed())
+        }
     }
+}
+
+fn malformed() -> ApiError {
+    ApiError::unauthorized(
+        "The Authorization header is malformed: use Authorization: Token <api-token>.",
+        Some("invalid_request"),
+    )
 }

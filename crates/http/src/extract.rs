@@ -60,14 +60,18 @@ impl<S: Send + Sync> FromRequestParts<S> for MakeQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or("");
-        // `form_urlencoded` decodes `%5B`/`%5D` and `+`, so both spellings of a bracket arrive the same.
-        let pairs = form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        Ok(Self { pairs })
+        Ok(Self::parse(parts.uri.query().unwrap_or("")))
     }
 }
 
 impl MakeQuery {
+    /// `form_urlencoded` decodes `%5B`/`%5D` and `+`, so both spellings of a bracket arrive the same, and
+    /// escapes that are not UTF-8 arrive as U+FFFD, never as raw bytes.
+    fn parse(query: &str) -> Self {
+        Self { pairs: form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect() }
+    }
+
+    /// A repeated parameter's last value wins, as in most web frameworks' query parsers.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
@@ -146,4 +150,47 @@ pub fn path_id(text: &str, what: &str) -> Result<i64, ApiError> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::not_found(format!("The {what} does not exist.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_are_the_same_percent_encoded_or_not() {
+        for query in ["pg[limit]=5&pg[sortBy]=name", "pg%5Blimit%5D=5&pg%5BsortBy%5D=name", "pg%5blimit%5d=5&pg[sortBy%5D=name"] {
+            let page = MakeQuery::parse(query).page().expect("a page");
+            assert_eq!((page.limit, page.sort_by), (5, SortKey::Name), "{query}");
+        }
+        let query = MakeQuery::parse("cols%5B%5D=id&cols[]=name&cols=email");
+        assert_eq!(query.cols(), Some(vec!["id", "name", "email"]));
+    }
+
+    #[test]
+    fn plus_is_a_space_and_percent_plus_one_is_never_byte_0x01() {
+        let query = MakeQuery::parse("name=a+b&other=%+1&plus=%2B");
+        assert_eq!(query.get("name"), Some("a b"));
+        assert_eq!(query.get("other"), Some("% 1"));
+        assert_eq!(query.get("plus"), Some("+"));
+    }
+
+    #[test]
+    fn escapes_that_are_not_utf8_are_replaced() {
+        assert_eq!(MakeQuery::parse("name=%FFx").get("name"), Some("\u{FFFD}x"));
+        assert!(MakeQuery::parse("organizationId=%FF1").required_id("organizationId").is_err());
+    }
+
+    #[test]
+    fn a_repeated_parameter_keeps_its_last_value() {
+        let query = MakeQuery::parse("organizationId=1&organizationId=2&pg[limit]=1&pg%5Blimit%5D=3");
+        assert_eq!(query.required_id("organizationId").ok(), Some(2));
+        assert_eq!(query.page().map(|page| page.limit).ok(), Some(3));
+    }
+
+    #[test]
+    fn bad_paging_is_refused_not_ignored() {
+        for query in ["pg[limit]=0", "pg[limit]=x", "pg[offset]=-1", "pg[sortBy]=email", "pg[sortDir]=up"] {
+            assert!(MakeQuery::parse(query).page().is_err(), "{query}");
+        }
+    }
 }

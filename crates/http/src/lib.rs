@@ -6,6 +6,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod cookies;
+pub mod credentials;
 pub mod error;
 pub mod extract;
 pub mod oauth;

@@ -187,3 +187,22 @@ async fn responses_carry_security_headers() {
     assert_eq!(headers["cache-control"], "no-store");
     assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
 }
+
+/// RFC 6750 §3.1: "If the request lacks any authentication information …, the resource server SHOULD NOT
+/// include an error code or other error information" in its challenge. A token that is sent and refused
+/// is still named `invalid_token`.
+#[tokio::test]
+async fn rfc6750_3_1_userinfo_without_a_credential_is_challenged_without_an_error_code() {
+    let server = TestServer::start().await;
+    let userinfo = server.url("/oauth/v2/oidc/userinfo");
+    let response = server.http.get(&userinfo).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers().get("www-authenticate").expect("challenge").to_str().unwrap().to_string();
+    assert!(challenge.starts_with("Bearer realm="), "{challenge}");
+    assert!(!challenge.contains("error"), "no error code without a credential: {challenge}");
+
+    let response = server.http.get(&userinfo).bearer_auth("not-a-token").send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers().get("www-authenticate").expect("challenge").to_str().unwrap().to_string();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+}

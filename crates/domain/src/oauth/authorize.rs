@@ -15,8 +15,11 @@ use super::pkce::CodeChallenge;
 pub struct RawParams(pub Vec<(String, String)>);
 
 impl RawParams {
+    /// `application/x-www-form-urlencoded` decoding (RFC 6749 Appendix B), by the WHATWG URL rules the
+    /// `form_urlencoded` crate implements: `+` is a space, `%XX` a byte, a `%` without two hex digits stays
+    /// a `%`, and bytes that are not UTF-8 become U+FFFD. Repeats are kept, so that `single` can refuse them.
     pub fn parse(query: &str) -> Self {
-        Self(form_pairs(query))
+        Self(form_urlencoded::parse(query.as_bytes()).map(|(key, value)| (key.into_owned(), value.into_owned())).collect())
     }
 
     fn all(&self, key: &str) -> impl Iterator<Item = &str> {
@@ -33,66 +36,11 @@ impl RawParams {
         Ok(first.filter(|v| !v.is_empty()))
     }
 
-    /// Re-encodes the parameters, to carry the request through the login and consent forms.
+    /// Re-encodes the parameters, to carry the request through the login and consent forms, and to build
+    /// the query of a redirect (RFC 6749 Appendix B).
     pub fn to_query(&self) -> String {
-        let mut out = String::new();
-        for (key, value) in &self.0 {
-            if !out.is_empty() {
-                out.push('&');
-            }
-            out.push_str(&encode(key));
-            out.push('=');
-            out.push_str(&encode(value));
-        }
-        out
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.0).finish()
     }
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; invalid UTF-8 is replaced.
-pub fn form_pairs(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            (decode(key), decode(value))
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => out.push(b' '),
-            b'%' if index + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(byte) => {
-                        out.push(byte);
-                        index += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An error that must not be redirected: shown to the user on a page.
@@ -293,11 +241,45 @@ mod tests {
     }
 
     #[test]
-    fn form_decoding() {
-        assert_eq!(form_pairs("a=b+c&d=%2F%zz&e"), vec![
+    fn plus_is_a_space_and_percent_escapes_are_bytes() {
+        assert_eq!(RawParams::parse("a=b+c&d=%2F%zz&e&state=%E2%9C%93").0, vec![
             ("a".into(), "b c".into()),
             ("d".into(), "/%zz".into()),
-            ("e".into(), "".into())
+            ("e".into(), "".into()),
+            ("state".into(), "✓".into()),
         ]);
+    }
+
+    /// `u8::from_str_radix` accepts a leading `+`, so a hand-written decoder once read `%+1` as byte 0x01.
+    #[test]
+    fn percent_plus_one_is_never_byte_0x01() {
+        let decoded = RawParams::parse("state=%+1&nonce=%+F").0;
+        assert_eq!(decoded, vec![("state".into(), "% 1".into()), ("nonce".into(), "% F".into())]);
+        assert!(decoded.iter().all(|(_, value)| !value.contains('\u{1}') && !value.contains('\u{f}')));
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_kept_as_bytes() {
+        assert_eq!(RawParams::parse("state=%FF%FEok").0, vec![("state".into(), "\u{FFFD}\u{FFFD}ok".into())]);
+    }
+
+    #[test]
+    fn rfc6749_3_1_a_repeated_parameter_is_refused() {
+        let repeated = query("&state=again");
+        assert_eq!(repeated.single("state"), Err("The state parameter is repeated.".to_string()));
+        assert!(matches!(validate(&repeated, Some(client())), Err(AuthorizeError::Redirect(error)) if error.error == "invalid_request"));
+        assert_eq!(RawParams::parse("client_id=a&client_id=a").single("client_id").ok(), None, "even with the same value");
+    }
+
+    #[test]
+    fn to_query_round_trips_every_character() {
+        let raw = RawParams(vec![
+            ("redirect_uri".into(), "https://app.example/cb?x=1&y=2#f".into()),
+            ("state".into(), "a b+c%20d=é&".into()),
+            ("empty".into(), String::new()),
+        ]);
+        let query = raw.to_query();
+        assert!(!query.contains(' ') && !query.contains('#') && query.matches('&').count() == 2, "{query}");
+        assert_eq!(RawParams::parse(&query).0, raw.0);
     }
 }

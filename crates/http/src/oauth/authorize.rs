@@ -27,13 +27,9 @@ fn internal(cause: &dyn std::fmt::Display) -> Response {
 /// Appends parameters to a redirect URI that may already have a query (RFC 6749 §3.1.2: it must be kept).
 fn redirect_to(uri: &str, params: &[(&str, &str)], see_other: bool) -> Response {
     let mut location = uri.to_string();
-    let mut separator = if uri.contains('?') { '&' } else { '?' };
-    for (key, value) in params {
-        location.push(separator);
-        separator = '&';
-        location.push_str(key);
-        location.push('=');
-        location.push_str(&RawParams(vec![("v".into(), (*value).to_string())]).to_query()[2..]);
+    if !params.is_empty() {
+        location.push(if uri.contains('?') { '&' } else { '?' });
+        location.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish());
     }
     let status = if see_other { StatusCode::SEE_OTHER } else { StatusCode::FOUND };
     let mut response = status.into_response();

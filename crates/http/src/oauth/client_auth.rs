@@ -3,15 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, header};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use gatehouse_domain::oauth::authorize::form_pairs;
+use axum::http::HeaderMap;
 use gatehouse_app::token_endpoint::PresentedClient;
 use gatehouse_domain::oauth::OAuthClient;
 
 use super::error::OAuthError;
 use super::form::Form;
+use crate::credentials::{self, CredentialError, Presented};
 use crate::state::AppState;
 
 pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Arc<OAuthClient>, OAuthError> {
@@ -39,18 +37,17 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &F
     Ok(state.app.authenticate_client(presented).await?)
 }
 
-/// RFC 6749 §2.3.1: `Basic base64(urlencode(id) ":" urlencode(secret))`.
+/// `client_secret_basic` (RFC 6749 §2.3.1), if the request used it: `None` without an `Authorization` header.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let malformed = || OAuthError::invalid_client("The Basic credentials are malformed.", true);
-    let text = value.to_str().map_err(|_| malformed())?;
-    let Some((scheme, encoded)) = text.split_once(' ') else { return Err(malformed()) };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_client("Only Basic client authentication is accepted in the header.", true));
+    match credentials::presented(headers) {
+        Ok(Presented::Basic { user, password }) => Ok(Some((user, password))),
+        Err(CredentialError::Missing) => Ok(None),
+        // RFC 6749 §2.3: one authentication method, so one set of credentials.
+        Err(CredentialError::Repeated) => Err(OAuthError::invalid_request("Send exactly one Authorization header.")),
+        Err(CredentialError::NotText | CredentialError::Malformed | CredentialError::Basic(_)) => Err(malformed()),
+        Ok(Presented::Token(_) | Presented::Bearer(_)) | Err(CredentialError::UnknownScheme | CredentialError::Token(_)) => {
+            Err(OAuthError::invalid_client("Only Basic client authentication is accepted in the header.", true))
+        }
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let decode = |part: &str| form_pairs(&format!("v={part}")).pop().map(|(_, v)| v).unwrap_or_default();
-    Ok(Some((decode(id), decode(secret))))
 }

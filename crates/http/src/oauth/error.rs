@@ -17,11 +17,13 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// RFC 6750 §3: userinfo answers with a `Bearer` challenge.
     pub bearer_challenge: bool,
+    /// RFC 6750 §3.1: the challenge to a request that carried no credential names no error code.
+    pub bare_challenge: bool,
 }
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false, bearer_challenge: false }
+        Self { status, error, description: description.into(), basic_challenge: false, bearer_challenge: false, bare_challenge: false }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -54,6 +56,15 @@ impl OAuthError {
     pub fn invalid_token(description: impl Into<String>) -> Self {
         let mut this = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
         this.bearer_challenge = true;
+        this
+    }
+
+    /// RFC 6750 §3.1: "If the request lacks any authentication information (e.g., the client was unaware
+    /// that authentication is necessary …), the resource server SHOULD NOT include an error code or other
+    /// error information" in the challenge.
+    pub fn bearer_required(description: impl Into<String>) -> Self {
+        let mut this = Self::invalid_token(description);
+        this.bare_challenge = true;
         this
     }
 
@@ -112,7 +123,11 @@ impl IntoResponse for OAuthError {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
         }
         if self.bearer_challenge {
-            let value = format!("Bearer realm=\"gatehouse\", error=\"{}\"", self.error);
+            let value = if self.bare_challenge {
+                "Bearer realm=\"gatehouse\"".to_string()
+            } else {
+                format!("Bearer realm=\"gatehouse\", error=\"{}\"", self.error)
+            };
             if let Ok(value) = HeaderValue::from_str(&value) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }

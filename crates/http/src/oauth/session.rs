@@ -2,35 +2,23 @@
 //! plus `Secure` and the `__Host-` prefix under an https issuer), and the checks every form post passes.
 //! The sessions themselves are the application's.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use gatehouse_app::AppResult;
 use gatehouse_app::authorization::Session;
 use gatehouse_domain::UserId;
 
+use crate::cookies;
 use crate::state::AppState;
 
 fn secure(state: &AppState) -> bool {
     state.issuer().starts_with("https://")
 }
 
-/// `__Host-` binds the cookie to this host and path `/`, but browsers accept it only with `Secure`.
-fn cookie_name(state: &AppState) -> &'static str {
-    if secure(state) { "__Host-gatehouse_session" } else { "gatehouse_session" }
-}
-
 /// The live session the request's cookie names, if any.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> AppResult<Option<Session>> {
-    let name = cookie_name(state);
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            let Some((key, value)) = pair.trim().split_once('=') else { continue };
-            if key != name {
-                continue;
-            }
-            if let Some(session) = state.app.session(value).await? {
-                return Ok(Some(session));
-            }
+    for value in cookies::named(headers, cookies::session_name(secure(state))) {
+        if let Some(session) = state.app.session(&value).await? {
+            return Ok(Some(session));
         }
     }
     Ok(None)
@@ -39,11 +27,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> AppResult<Option<
 /// The `Set-Cookie` value that hands a session to the browser.
 pub fn cookie(state: &AppState, session: &Session) -> HeaderValue {
     let ttl = state.app.settings.oauth.session_ttl_secs;
-    let mut cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}", cookie_name(state), session.secret.reveal());
-    if secure(state) {
-        cookie.push_str("; Secure");
-    }
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookies::session_set_cookie(secure(state), &session.secret.reveal(), ttl).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A new session (anonymous, or signed in now), with its `Set-Cookie` value.

@@ -3,12 +3,13 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::error::{OAuthError, OAuthResult, json_no_store};
 use super::form::Form;
+use crate::credentials::{self, CredentialError, Presented};
 use crate::state::AppState;
 
 pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
@@ -18,17 +19,15 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
 /// RFC 6750 §2.1 (header) and §2.2 (form body, POST only); never the query string, so no token lands in
 /// a log. Exactly one method may be used (§2).
 fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<String> {
-    let from_header = match headers.get(header::AUTHORIZATION) {
-        Some(value) => {
-            let text = value.to_str().map_err(|_| OAuthError::invalid_request("Malformed Authorization header."))?;
-            match text.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-                    Some(token.trim().to_string())
-                }
-                _ => return Err(OAuthError::invalid_token("Use Authorization: Bearer <token>.")),
-            }
+    let from_header = match credentials::presented(headers) {
+        Ok(Presented::Bearer(token)) => Some(token.to_string()),
+        Err(CredentialError::Missing) => None,
+        // RFC 6750 §3.1: more than one credential is an invalid_request.
+        Err(CredentialError::Repeated) => return Err(OAuthError::invalid_request("Send the token once.")),
+        Err(CredentialError::NotText) => return Err(OAuthError::invalid_request("Malformed Authorization header.")),
+        Ok(Presented::Token(_) | Presented::Basic { .. }) | Err(_) => {
+            return Err(OAuthError::invalid_token("Use Authorization: Bearer <token>."));
         }
-        None => None,
     };
     let from_body = if *method == Method::POST && !body.is_empty() {
         Form::parse(headers, body)?.get("access_token")?.map(str::to_string)
@@ -38,12 +37,7 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Str
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("Send the token once.")),
         (Some(token), None) | (None, Some(token)) => Ok(token),
-        (None, None) => {
-            let mut error = OAuthError::invalid_token("A bearer token is required.");
-            // RFC 6750 §3.1: no error code when the request carried no credential at all.
-            error.error = "invalid_token";
-            Err(error)
-        }
+        (None, None) => Err(OAuthError::bearer_required("A bearer token is required.")),
     }
 }
 

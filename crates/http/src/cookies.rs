@@ -1,0 +1,100 @@
+//! Cookies (RFC 6265), read and written with the `cookie` crate: reading a named cookie from the request,
+//! and the browser session's `Set-Cookie`.
+
+use axum::http::header::InvalidHeaderValue;
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
+
+/// Every value of the cookie `name`, in the order the request sent them. A browser may send one name
+/// twice (two paths, or a stale cookie beside a fresh one, RFC 6265 §5.4), so the caller tries each.
+/// `Cookie` headers that are not text, and pairs the crate cannot parse, are skipped: a broken cookie of
+/// another site's script must not hide ours.
+pub fn named(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_string())
+        .collect()
+}
+
+/// The session cookie's name. `__Host-` (RFC 6265bis §4.1.3.2) binds it to this host and path `/`, so a
+/// sibling subdomain cannot plant one; browsers accept the prefix only on a `Secure` cookie, so it is used
+/// only under an https issuer.
+pub fn session_name(secure: bool) -> &'static str {
+    if secure { "__Host-gatehouse_session" } else { "gatehouse_session" }
+}
+
+/// `Set-Cookie` for a browser session: no script reads it (`HttpOnly`), cross-site subrequests and posts do
+/// not carry it (`SameSite=Lax`), the whole authorization endpoint sees it (`Path=/`), and it ends with the
+/// session (`Max-Age`). `Secure` under an https issuer.
+pub fn session_set_cookie(secure: bool, value: &str, max_age_secs: i64) -> Result<HeaderValue, InvalidHeaderValue> {
+    let max_age = cookie::time::Duration::seconds(max_age_secs);
+    let cookie = Cookie::build((session_name(secure), value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&cookie.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::COOKIE, HeaderValue::from_bytes(value).expect("a header value"));
+        }
+        headers
+    }
+
+    #[test]
+    fn a_named_cookie_is_found_among_others_and_across_headers() {
+        let request = headers(&[b"theme=dark; gatehouse_session=abc", b"gatehouse_session=def;other=1"]);
+        assert_eq!(named(&request, "gatehouse_session"), ["abc", "def"]);
+        assert_eq!(named(&request, "theme"), ["dark"]);
+        assert!(named(&request, "missing").is_empty());
+    }
+
+    #[test]
+    fn names_are_case_sensitive_and_prefixes_distinct() {
+        let request = headers(&[b"Gatehouse_Session=a; __Host-gatehouse_session=b"]);
+        assert!(named(&request, "gatehouse_session").is_empty());
+        assert_eq!(named(&request, "__Host-gatehouse_session"), ["b"]);
+    }
+
+    #[test]
+    fn broken_pairs_and_non_text_headers_are_skipped() {
+        let request = headers(&[b"=nameless; novalue; gatehouse_session=ok", b"gatehouse_session=\xff"]);
+        assert_eq!(named(&request, "gatehouse_session"), ["ok"]);
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_lax_path_root_with_max_age() {
+        let value = session_set_cookie(false, "secret", 3600).expect("a header value");
+        let cookie = Cookie::parse(value.to_str().expect("text")).expect("a cookie");
+        assert_eq!((cookie.name(), cookie.value()), ("gatehouse_session", "secret"));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.max_age(), Some(cookie::time::Duration::seconds(3600)));
+        assert_eq!(cookie.secure(), None, "no Secure over plain http: the browser would drop the cookie");
+    }
+
+    #[test]
+    fn under_https_the_session_cookie_is_secure_and_host_prefixed() {
+        let value = session_set_cookie(true, "secret", 60).expect("a header value");
+        let cookie = Cookie::parse(value.to_str().expect("text")).expect("a cookie");
+        assert_eq!(cookie.name(), "__Host-gatehouse_session");
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.path(), Some("/"), "__Host- requires Path=/");
+        assert_eq!(cookie.domain(), None, "__Host- forbids Domain");
+    }
+}
