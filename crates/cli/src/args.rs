@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// (much faster to sign). ID tokens are always RS256.
     #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_ALGORITHM")]
     pub access_token_algorithm: Option<String>,
+    /// A proxy (address or CIDR range) whose Forwarded / X-Forwarded-For headers are believed; repeat for
+    /// several (default: loopback only).
+    #[arg(long = "trusted-proxy", env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Subcommand)]

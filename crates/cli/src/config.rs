@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use gatehouse_http::client_address::TrustedProxies;
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -27,6 +28,9 @@ pub struct FileConfig {
     /// What signs OAuth access tokens: "RS256" (default) or "ES256". ID tokens are always RS256.
     pub access_token_algorithm: Option<String>,
     pub revocation_poll_ms: Option<u64>,
+    /// Proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    /// Default: loopback only.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,8 @@ pub enum ConfigError {
     Listen(String),
     #[error("invalid issuer {0:?}: it must be an absolute http(s) URL without query or fragment")]
     Issuer(String),
+    #[error("invalid trusted proxy: {0}")]
+    TrustedProxy(String),
     #[error("invalid OAuth setting: {0}")]
     OAuth(&'static str),
 }
@@ -55,6 +61,19 @@ impl FileConfig {
 pub fn resolve_listen(flag: Option<String>, file: &FileConfig) -> Result<SocketAddr, ConfigError> {
     let text = flag.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     text.parse().map_err(|_| ConfigError::Listen(text))
+}
+
+/// Flags (or `GATEHOUSE_TRUSTED_PROXIES`, comma-separated) over the file over loopback.
+pub fn resolve_trusted_proxies(flags: Vec<String>, file: &FileConfig) -> Result<TrustedProxies, ConfigError> {
+    let entries: Vec<String> = if flags.is_empty() {
+        match &file.trusted_proxies {
+            Some(entries) => entries.clone(),
+            None => return Ok(TrustedProxies::loopback()),
+        }
+    } else {
+        flags.iter().flat_map(|flag| flag.split(',')).map(str::trim).filter(|entry| !entry.is_empty()).map(String::from).collect()
+    };
+    TrustedProxies::parse(&entries).map_err(ConfigError::TrustedProxy)
 }
 
 pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_address;
 pub mod cookies;
 pub mod credentials;
 pub mod error;

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use gatehouse_app::App;
 
+use crate::client_address::TrustedProxies;
 use crate::rendered::RenderedBodies;
 
 /// Largest request body accepted anywhere. Make's own bodies here are a label and a list of scopes.
@@ -12,11 +13,18 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub app: Arc<App>,
     pub rendered: Arc<RenderedBodies>,
+    /// Whose forwarding headers are believed (see `client_address`).
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        Self { app: Arc::new(app), rendered: Arc::default() }
+        Self { app: Arc::new(app), rendered: Arc::default(), trusted_proxies: Arc::default() }
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     pub fn issuer(&self) -> &str {

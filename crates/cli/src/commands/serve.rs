@@ -20,6 +20,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
         args.access_token_algorithm,
         &file,
     )?;
+    let trusted_proxies = config::resolve_trusted_proxies(args.trusted_proxies, &file)?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError(format!("cannot listen on {listen}: {error}")))?;
     let bound = listener.local_addr()?;
@@ -48,7 +49,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     };
     let zone = context.app.settings.zone.clone();
     let backend = context.app.store.backend();
-    let running = server::start(listener, gatehouse_http::AppState::new(context.app), cadence).await?;
+    let running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies), cadence).await?;
     tracing::info!(addr = %running.addr, zone = %zone, backend, "gatehouse listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -221,8 +221,9 @@ pub async fn login(
     let retry = |status: StatusCode, message: &str| {
         pages::login(status, &session.csrf(), &request.raw.to_query(), &request.client.name, Some(&email), Some(message))
     };
-    // The socket peer, never X-Forwarded-For: a header is whatever the attacker wants it to be.
-    match state.app.sign_in(&session, &email, password, peer.ip()).await {
+    // The socket peer, unless it is a trusted proxy: a header from anyone else is whatever they want it to be.
+    let client = crate::client_address::client_address(peer.ip(), &headers, &state.trusted_proxies);
+    match state.app.sign_in(&session, &email, password, client).await {
         Err(error) => internal(&error),
         Ok(LoginOutcome::Throttled { retry_after_secs }) => {
             let minutes = (retry_after_secs + 59) / 60;
