@@ -35,7 +35,9 @@ impl RevocationFeed {
             for event in events {
                 match event.revoked {
                     Revoked::ApiToken(hash) => self.state.auth.invalidate(&hash),
-                    Revoked::OAuth(_) => self.state.oauth.forget_liveness(),
+                    Revoked::Family(_) | Revoked::Grant(_) | Revoked::Client(_) | Revoked::AccessToken(_) => {
+                        self.state.oauth.forget_liveness()
+                    }
                     Revoked::User(_) | Revoked::Unknown => {
                         self.state.auth.invalidate_all();
                         self.state.oauth.forget_liveness();
