@@ -211,9 +211,11 @@ impl<DB: Backend> SqlStore<DB> {
         let outcome = async {
             let mut tx = self.writer.begin().await?;
             let full = table.insert_sql(BULK_ROWS_PER_STATEMENT);
-            for chunk in rows.chunks(BULK_ROWS_PER_STATEMENT) {
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<Vec<Value>> = rows.by_ref().take(BULK_ROWS_PER_STATEMENT).collect();
                 let sql = if chunk.len() == BULK_ROWS_PER_STATEMENT { full.clone() } else { table.insert_sql(chunk.len()) };
-                query(sql).bind_all(chunk.iter().flatten().cloned()).execute(&mut tx).await?;
+                query(sql).bind_all(chunk.into_iter().flatten()).execute(&mut tx).await?;
             }
             tx.commit().await?;
             Ok(())
