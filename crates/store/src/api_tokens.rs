@@ -1,5 +1,7 @@
 //! Make-style API tokens: stored by hash, keyed by (user, `created`), created through a group committer.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use gatehouse_domain::api_token::TokenLabel;
 use gatehouse_domain::{ApiToken, Timestamp, TokenHash, UserId};
@@ -37,6 +39,9 @@ const USAGE_ROWS_PER_TRANSACTION: usize = 256;
 /// pathological burst for one user.
 const CREATED_PROBES: usize = 1000;
 
+static INSERT_TOKEN: LazyLock<String> =
+    LazyLock::new(|| format!("{} ON CONFLICT (user_id, created) DO NOTHING", API_TOKENS.insert_one()));
+
 /// Rows per statement in a bulk insert: 9,000 values, under SQLite's limit of 32,766 and PostgreSQL's 65,535.
 pub(crate) const BULK_ROWS_PER_STATEMENT: usize = 1000;
 
@@ -73,10 +78,10 @@ fn token_row(token: &ApiToken) -> StoreResult<Vec<Value>> {
 /// every token is retried alone, so one bad row never fails its neighbours and each caller gets its own
 /// error.
 pub(crate) async fn insert_api_token_batch<DB: Backend>(pool: &Pool<DB>, tokens: Vec<ApiToken>) -> Vec<StoreResult<ApiToken>> {
-    if tokens.len() > 1 {
-        if let Ok(outcomes) = insert_api_tokens_in_one_transaction(pool, &tokens).await {
-            return outcomes;
-        }
+    if tokens.len() > 1
+        && let Ok(outcomes) = insert_api_tokens_in_one_transaction(pool, &tokens).await
+    {
+        return outcomes;
     }
     let mut outcomes = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -95,7 +100,6 @@ async fn insert_api_tokens_in_one_transaction<DB: Backend>(
     pool: &Pool<DB>,
     tokens: &[ApiToken],
 ) -> StoreResult<Vec<StoreResult<ApiToken>>> {
-    let insert = format!("{} ON CONFLICT (user_id, created) DO NOTHING", API_TOKENS.insert_sql(1));
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(tokens.len());
     // The last `created` given to each user in this batch: same-millisecond requests of one user are spread
@@ -104,14 +108,14 @@ async fn insert_api_tokens_in_one_transaction<DB: Backend>(
     for token in tokens {
         let mut stored = token.clone();
         stored.last_used = None;
-        if let Some((_, last)) = last_in_batch.iter().find(|(user, _)| *user == stored.user_id) {
-            if stored.created <= *last {
-                stored.created = last.plus_millis(1);
-            }
+        if let Some((_, last)) = last_in_batch.iter().find(|(user, _)| *user == stored.user_id)
+            && stored.created <= *last
+        {
+            stored.created = last.plus_millis(1);
         }
         let mut placed = false;
         for _ in 0..CREATED_PROBES {
-            let result = query(insert.clone()).bind_all(token_row(&stored)?).execute(&mut tx).await;
+            let result = query(INSERT_TOKEN.as_str()).bind_all(token_row(&stored)?).execute(&mut tx).await;
             match result {
                 Ok(1) => {
                     placed = true;

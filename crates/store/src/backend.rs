@@ -198,7 +198,7 @@ pub(crate) trait Target: Sized {
         Self: 'a;
 }
 
-impl<'c, DB: Backend> Target for &'c Pool<DB> {
+impl<DB: Backend> Target for &Pool<DB> {
     type Db = DB;
     fn on<'a>(self) -> On<'a, DB>
     where
@@ -208,7 +208,7 @@ impl<'c, DB: Backend> Target for &'c Pool<DB> {
     }
 }
 
-impl<'c, 't, DB: Backend> Target for &'c mut Transaction<'t, DB> {
+impl<DB: Backend> Target for &mut Transaction<'_, DB> {
     type Db = DB;
     fn on<'a>(self) -> On<'a, DB>
     where

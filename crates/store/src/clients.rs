@@ -64,7 +64,7 @@ fn client_row(client: &OAuthClient) -> StoreResult<Vec<Value>> {
 #[async_trait]
 impl<DB: Backend> ClientRepository for SqlStore<DB> {
     async fn insert_oauth_client(&self, client: &OAuthClient) -> StoreResult<()> {
-        let result = query(OAUTH_CLIENTS.insert_sql(1)).bind_all(client_row(client)?).execute(&self.writer).await;
+        let result = query(OAUTH_CLIENTS.insert_one()).bind_all(client_row(client)?).execute(&self.writer).await;
         match result {
             Ok(_) => Ok(()),
             Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict("a client with this id already exists")),

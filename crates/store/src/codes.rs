@@ -57,7 +57,7 @@ impl<DB: Backend> CodeRepository for SqlStore<DB> {
             ("expires_at", code.expires_at.into()),
             ("used_at", code.used_at.into()),
         ])?;
-        query(OAUTH_CODES.insert_sql(1)).bind_all(row).execute(&self.writer).await?;
+        query(OAUTH_CODES.insert_one()).bind_all(row).execute(&self.writer).await?;
         Ok(())
     }
 

@@ -22,7 +22,7 @@ pub enum Cell {
 
 /// The tables a copy moves, parents before children.
 pub fn tables() -> impl DoubleEndedIterator<Item = &'static Table> {
-    schema::TABLES.iter().filter(|table| table.copied)
+    schema::TABLES.iter().copied().filter(|table| table.copied)
 }
 
 /// Reads and writes whole tables of one store, as portable cells.
@@ -94,11 +94,11 @@ impl<DB: Backend> TableCopier for SqlStore<DB> {
 
     async fn write_rows(&self, table: &str, rows: &[Vec<Cell>]) -> StoreResult<()> {
         let table = known(table)?;
-        let sql = table.insert_sql(1);
+        let sql = table.insert_one();
         let mut tx = self.writer.begin().await?;
         for row in rows {
             let values = table.columns.iter().zip(row).map(|((_, kind), cell)| to_value(*kind, cell));
-            query(sql.clone()).bind_all(values).execute(&mut tx).await?;
+            query(sql).bind_all(values).execute(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,6 +1,5 @@
 //! PostgreSQL, for several nodes behind one load balancer: what differs from SQLite.
 
-use std::future::Future;
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPoolOptions, PgRow};
@@ -56,34 +55,28 @@ impl Backend for Postgres {
     const BULK_BEFORE: &'static [&'static str] = &[];
     const BULK_AFTER: &'static [&'static str] = &[];
 
-    fn execute<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<u64>> + Send + 'c {
-        async move {
-            let statement = sqlx_query::<Postgres>(&query);
-            let done = match on {
-                On::Pool(pool) => statement.execute(pool).await?,
-                On::Connection(connection) => statement.execute(connection).await?,
-            };
-            Ok(done.rows_affected())
+    async fn execute<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<u64> {
+        let statement = sqlx_query::<Postgres>(&query);
+        let done = match on {
+            On::Pool(pool) => statement.execute(pool).await?,
+            On::Connection(connection) => statement.execute(connection).await?,
+        };
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_optional<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<Option<PgRow>> {
+        let statement = sqlx_query::<Postgres>(&query);
+        match on {
+            On::Pool(pool) => statement.fetch_optional(pool).await,
+            On::Connection(connection) => statement.fetch_optional(connection).await,
         }
     }
 
-    fn fetch_optional<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<Option<PgRow>>> + Send + 'c {
-        async move {
-            let statement = sqlx_query::<Postgres>(&query);
-            match on {
-                On::Pool(pool) => statement.fetch_optional(pool).await,
-                On::Connection(connection) => statement.fetch_optional(connection).await,
-            }
-        }
-    }
-
-    fn fetch_all<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<Vec<PgRow>>> + Send + 'c {
-        async move {
-            let statement = sqlx_query::<Postgres>(&query);
-            match on {
-                On::Pool(pool) => statement.fetch_all(pool).await,
-                On::Connection(connection) => statement.fetch_all(connection).await,
-            }
+    async fn fetch_all<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<Vec<PgRow>> {
+        let statement = sqlx_query::<Postgres>(&query);
+        match on {
+            On::Pool(pool) => statement.fetch_all(pool).await,
+            On::Connection(connection) => statement.fetch_all(connection).await,
         }
     }
 
@@ -91,11 +84,9 @@ impl Backend for Postgres {
         read_column(row, column, kind)
     }
 
-    fn listen(pool: &Pool<Self>) -> impl Future<Output = StoreResult<Option<Box<dyn RevocationListener>>>> + Send + '_ {
-        async move {
-            let mut listener = PgListener::connect_with(pool).await?;
-            listener.listen(REVOCATION_CHANNEL).await?;
-            Ok(Some(Box::new(PgRevocationListener(listener)) as Box<dyn RevocationListener>))
-        }
+    async fn listen(pool: &Pool<Self>) -> StoreResult<Option<Box<dyn RevocationListener>>> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(REVOCATION_CHANNEL).await?;
+        Ok(Some(Box::new(PgRevocationListener(listener)) as Box<dyn RevocationListener>))
     }
 }

@@ -124,7 +124,7 @@ fn refresh_row(token: &RefreshToken) -> StoreResult<Vec<Value>> {
 }
 
 async fn insert_refresh<T: Target>(on: T, token: &RefreshToken) -> StoreResult<()> {
-    query(OAUTH_REFRESH_TOKENS.insert_sql(1)).bind_all(refresh_row(token)?).execute(on).await?;
+    query(OAUTH_REFRESH_TOKENS.insert_one()).bind_all(refresh_row(token)?).execute(on).await?;
     Ok(())
 }
 
@@ -220,7 +220,7 @@ pub(crate) async fn rotate_batch<DB: Backend>(pool: &Pool<DB>, jobs: Vec<Rotatio
 #[async_trait]
 impl<DB: Backend> RefreshTokenRepository for SqlStore<DB> {
     async fn insert_family(&self, family: &TokenFamily) -> StoreResult<()> {
-        query(OAUTH_FAMILIES.insert_sql(1)).bind_all(family_row(family)?).execute(&self.writer).await?;
+        query(OAUTH_FAMILIES.insert_one()).bind_all(family_row(family)?).execute(&self.writer).await?;
         Ok(())
     }
 

@@ -3,6 +3,8 @@
 //! lists from here and the copy tool its tables; a test (`tests/schema.rs`) checks this description against
 //! what the SQLite and PostgreSQL migrations really create.
 
+use std::sync::OnceLock;
+
 use crate::backend::Value;
 use crate::{StoreError, StoreResult};
 
@@ -25,14 +27,17 @@ pub struct Table {
     pub generated_id: bool,
     /// Whether `gatehouse migrate` copies the rows.
     pub copied: bool,
+    /// The column list and the one-row insert, built once: statements on hot paths are formatted from them.
+    column_list: OnceLock<String>,
+    insert_one: OnceLock<String>,
 }
 
 use ColumnType::{Bool, Bytes, Int, Text};
 
-pub const SETTINGS: Table =
-    Table { name: "settings", columns: &[("key", Text), ("value", Text)], order_by: "key", generated_id: false, copied: true };
+pub static SETTINGS: Table =
+    Table { name: "settings", columns: &[("key", Text), ("value", Text)], order_by: "key", generated_id: false, copied: true, column_list: OnceLock::new(), insert_one: OnceLock::new() };
 
-pub const USERS: Table = Table {
+pub static USERS: Table = Table {
     name: "users",
     columns: &[
         ("id", Int),
@@ -49,9 +54,11 @@ pub const USERS: Table = Table {
     order_by: "id",
     generated_id: true,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const ORGANIZATIONS: Table = Table {
+pub static ORGANIZATIONS: Table = Table {
     name: "organizations",
     columns: &[
         ("id", Int),
@@ -65,33 +72,41 @@ pub const ORGANIZATIONS: Table = Table {
     order_by: "id",
     generated_id: true,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const ORGANIZATION_MEMBERS: Table = Table {
+pub static ORGANIZATION_MEMBERS: Table = Table {
     name: "organization_members",
     columns: &[("organization_id", Int), ("user_id", Int), ("role", Text)],
     order_by: "organization_id, user_id",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const TEAMS: Table = Table {
+pub static TEAMS: Table = Table {
     name: "teams",
     columns: &[("id", Int), ("name", Text), ("organization_id", Int), ("created", Int)],
     order_by: "id",
     generated_id: true,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const TEAM_MEMBERS: Table = Table {
+pub static TEAM_MEMBERS: Table = Table {
     name: "team_members",
     columns: &[("team_id", Int), ("user_id", Int), ("role", Text)],
     order_by: "team_id, user_id",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const API_TOKENS: Table = Table {
+pub static API_TOKENS: Table = Table {
     name: "api_tokens",
     columns: &[
         ("user_id", Int),
@@ -107,9 +122,11 @@ pub const API_TOKENS: Table = Table {
     order_by: "user_id, created",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_CLIENTS: Table = Table {
+pub static OAUTH_CLIENTS: Table = Table {
     name: "oauth_clients",
     columns: &[
         ("id", Text),
@@ -127,9 +144,11 @@ pub const OAUTH_CLIENTS: Table = Table {
     order_by: "id",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_GRANTS: Table = Table {
+pub static OAUTH_GRANTS: Table = Table {
     name: "oauth_grants",
     columns: &[
         ("id", Int),
@@ -144,9 +163,11 @@ pub const OAUTH_GRANTS: Table = Table {
     order_by: "id",
     generated_id: true,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_FAMILIES: Table = Table {
+pub static OAUTH_FAMILIES: Table = Table {
     name: "oauth_families",
     columns: &[
         ("id", Text),
@@ -159,9 +180,11 @@ pub const OAUTH_FAMILIES: Table = Table {
     order_by: "id",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_CODES: Table = Table {
+pub static OAUTH_CODES: Table = Table {
     name: "oauth_codes",
     columns: &[
         ("code_hash", Bytes),
@@ -182,9 +205,11 @@ pub const OAUTH_CODES: Table = Table {
     order_by: "code_hash",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_REFRESH_TOKENS: Table = Table {
+pub static OAUTH_REFRESH_TOKENS: Table = Table {
     name: "oauth_refresh_tokens",
     columns: &[
         ("token_hash", Bytes),
@@ -204,70 +229,85 @@ pub const OAUTH_REFRESH_TOKENS: Table = Table {
     order_by: "token_hash",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_REVOKED_ACCESS_TOKENS: Table = Table {
+pub static OAUTH_REVOKED_ACCESS_TOKENS: Table = Table {
     name: "oauth_revoked_access_tokens",
     columns: &[("jti", Text), ("expires_at", Int)],
     order_by: "jti",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
-pub const OAUTH_SESSIONS: Table = Table {
+pub static OAUTH_SESSIONS: Table = Table {
     name: "oauth_sessions",
     columns: &[("session_hash", Bytes), ("user_id", Int), ("auth_time", Int), ("created", Int), ("expires_at", Int)],
     order_by: "session_hash",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
 /// Signing keys are copied, so tokens signed before a move keep verifying after it.
-pub const OAUTH_SIGNING_KEYS: Table = Table {
+pub static OAUTH_SIGNING_KEYS: Table = Table {
     name: "oauth_signing_keys",
     columns: &[("kid", Text), ("private_pkcs8", Bytes), ("created", Int), ("retire_at", Int)],
     order_by: "kid",
     generated_id: false,
     copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
 /// The revocation feed is not copied: it only matters to caches, and a migrated store starts with none.
-pub const REVOCATIONS: Table = Table {
+pub static REVOCATIONS: Table = Table {
     name: "revocations",
     columns: &[("id", Int), ("kind", Text), ("subject", Text), ("created", Int)],
     order_by: "id",
     generated_id: true,
     copied: false,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
 };
 
 /// Every table, parents before children (the order a copy fills them in).
-pub static TABLES: &[Table] = &[
-    SETTINGS,
-    USERS,
-    ORGANIZATIONS,
-    ORGANIZATION_MEMBERS,
-    TEAMS,
-    TEAM_MEMBERS,
-    API_TOKENS,
-    OAUTH_CLIENTS,
-    OAUTH_GRANTS,
-    OAUTH_FAMILIES,
-    OAUTH_CODES,
-    OAUTH_REFRESH_TOKENS,
-    OAUTH_REVOKED_ACCESS_TOKENS,
-    OAUTH_SESSIONS,
-    OAUTH_SIGNING_KEYS,
-    REVOCATIONS,
+pub static TABLES: &[&Table] = &[
+    &SETTINGS,
+    &USERS,
+    &ORGANIZATIONS,
+    &ORGANIZATION_MEMBERS,
+    &TEAMS,
+    &TEAM_MEMBERS,
+    &API_TOKENS,
+    &OAUTH_CLIENTS,
+    &OAUTH_GRANTS,
+    &OAUTH_FAMILIES,
+    &OAUTH_CODES,
+    &OAUTH_REFRESH_TOKENS,
+    &OAUTH_REVOKED_ACCESS_TOKENS,
+    &OAUTH_SESSIONS,
+    &OAUTH_SIGNING_KEYS,
+    &REVOCATIONS,
 ];
 
 pub fn table(name: &str) -> Option<&'static Table> {
-    TABLES.iter().find(|table| table.name == name)
+    TABLES.iter().copied().find(|table| table.name == name)
 }
 
 impl Table {
     /// `a, b, c`: every column, in order.
-    pub fn column_list(&self) -> String {
-        self.column_list_of("")
+    pub fn column_list(&self) -> &str {
+        self.column_list.get_or_init(|| self.column_list_of(""))
+    }
+
+    /// `INSERT INTO t (a, b) VALUES ($1, $2)`.
+    pub fn insert_one(&'static self) -> &'static str {
+        self.insert_one.get_or_init(|| self.insert_sql(1))
     }
 
     /// `o.a, o.b, o.c`, for a query that joins.

@@ -25,7 +25,7 @@ impl<DB: Backend> SessionRepository for SqlStore<DB> {
             ("created", session.created.into()),
             ("expires_at", session.expires_at.into()),
         ])?;
-        query(OAUTH_SESSIONS.insert_sql(1)).bind_all(row).execute(&self.writer).await?;
+        query(OAUTH_SESSIONS.insert_one()).bind_all(row).execute(&self.writer).await?;
         Ok(())
     }
 

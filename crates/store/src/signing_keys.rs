@@ -26,7 +26,7 @@ impl<DB: Backend> SigningKeyRepository for SqlStore<DB> {
             ("created", key.created.into()),
             ("retire_at", key.retire_at.into()),
         ])?;
-        query(OAUTH_SIGNING_KEYS.insert_sql(1)).bind_all(row).execute(&self.writer).await?;
+        query(OAUTH_SIGNING_KEYS.insert_one()).bind_all(row).execute(&self.writer).await?;
         Ok(())
     }
 

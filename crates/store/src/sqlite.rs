@@ -1,6 +1,5 @@
 //! SQLite, the embedded default: what differs from PostgreSQL.
 
-use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -71,34 +70,28 @@ impl Backend for Sqlite {
     /// Back to SQLite's default cache, and no large WAL left behind: the next start should not replay it.
     const BULK_AFTER: &'static [&'static str] = &["PRAGMA cache_size = -2000", "PRAGMA wal_checkpoint(TRUNCATE)"];
 
-    fn execute<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<u64>> + Send + 'c {
-        async move {
-            let statement = sqlx_query::<Sqlite>(&query);
-            let done = match on {
-                On::Pool(pool) => statement.execute(pool).await?,
-                On::Connection(connection) => statement.execute(connection).await?,
-            };
-            Ok(done.rows_affected())
+    async fn execute<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<u64> {
+        let statement = sqlx_query::<Sqlite>(&query);
+        let done = match on {
+            On::Pool(pool) => statement.execute(pool).await?,
+            On::Connection(connection) => statement.execute(connection).await?,
+        };
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_optional<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<Option<SqliteRow>> {
+        let statement = sqlx_query::<Sqlite>(&query);
+        match on {
+            On::Pool(pool) => statement.fetch_optional(pool).await,
+            On::Connection(connection) => statement.fetch_optional(connection).await,
         }
     }
 
-    fn fetch_optional<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<Option<SqliteRow>>> + Send + 'c {
-        async move {
-            let statement = sqlx_query::<Sqlite>(&query);
-            match on {
-                On::Pool(pool) => statement.fetch_optional(pool).await,
-                On::Connection(connection) => statement.fetch_optional(connection).await,
-            }
-        }
-    }
-
-    fn fetch_all<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<Vec<SqliteRow>>> + Send + 'c {
-        async move {
-            let statement = sqlx_query::<Sqlite>(&query);
-            match on {
-                On::Pool(pool) => statement.fetch_all(pool).await,
-                On::Connection(connection) => statement.fetch_all(connection).await,
-            }
+    async fn fetch_all<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<Vec<SqliteRow>> {
+        let statement = sqlx_query::<Sqlite>(&query);
+        match on {
+            On::Pool(pool) => statement.fetch_all(pool).await,
+            On::Connection(connection) => statement.fetch_all(connection).await,
         }
     }
 
@@ -106,7 +99,7 @@ impl Backend for Sqlite {
         read_column(row, column, kind)
     }
 
-    fn listen(_pool: &Pool<Self>) -> impl Future<Output = StoreResult<Option<Box<dyn RevocationListener>>>> + Send + '_ {
-        async { Ok(None) }
+    async fn listen(_pool: &Pool<Self>) -> StoreResult<Option<Box<dyn RevocationListener>>> {
+        Ok(None)
     }
 }
