@@ -4,8 +4,8 @@
 //! The interface is one repository trait per concept (users, organizations, API tokens, OAuth clients, …),
 //! each in its own module with its SQL, written once for both databases: sqlx's SQLite driver accepts
 //! `$N` placeholders, and the SQL sticks to what both understand (`RETURNING`, `ON CONFLICT`, integer times,
-//! no `now()`). What differs per database sits behind [`backend::Backend`]; the tables are described once,
-//! in [`schema`].
+//! no `now()`). What differs per database sits behind the `Backend` trait (`backend.rs`, implemented in
+//! `sqlite.rs` and `postgres.rs`); the tables are described once, in [`schema`].
 //!
 //! Lookups return `Result<Option<T>>`: "not found" is an answer, not an error.
 
