@@ -214,11 +214,11 @@ impl<DB: Backend> SqlStore<DB> {
         }
         let outcome = async {
             let mut tx = self.writer.begin().await?;
-            let full = table.insert_sql(BULK_ROWS_PER_STATEMENT);
+            let full = table.insert_sql(BULK_ROWS_PER_STATEMENT, DB::NUMBERED_BULK_PLACEHOLDERS);
             let mut rows = rows.into_iter().peekable();
             while rows.peek().is_some() {
                 let chunk: Vec<Vec<Value>> = rows.by_ref().take(BULK_ROWS_PER_STATEMENT).collect();
-                let sql = if chunk.len() == BULK_ROWS_PER_STATEMENT { full.clone() } else { table.insert_sql(chunk.len()) };
+                let sql = if chunk.len() == BULK_ROWS_PER_STATEMENT { full.clone() } else { table.insert_sql(chunk.len(), DB::NUMBERED_BULK_PLACEHOLDERS) };
                 query(sql).bind_all(chunk.into_iter().flatten()).execute(&mut tx).await?;
             }
             tx.commit().await?;

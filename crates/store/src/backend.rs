@@ -28,6 +28,8 @@ pub trait Backend: Database {
     /// Run on the writing connection before and after a bulk load (the benchmark's seeding).
     const BULK_BEFORE: &'static [&'static str];
     const BULK_AFTER: &'static [&'static str];
+    /// Whether a bulk insert numbers its placeholders (`$1`) or leaves them anonymous (`?`).
+    const NUMBERED_BULK_PLACEHOLDERS: bool;
 
     /// Runs a statement; answers how many rows it changed.
     fn execute<'c>(on: On<'c, Self>, query: Query) -> impl Future<Output = sqlx::Result<u64>> + Send + 'c;

@@ -54,6 +54,7 @@ impl Backend for Postgres {
         Some("SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)");
     const BULK_BEFORE: &'static [&'static str] = &[];
     const BULK_AFTER: &'static [&'static str] = &[];
+    const NUMBERED_BULK_PLACEHOLDERS: bool = true;
 
     async fn execute<'c>(on: On<'c, Self>, query: Query) -> sqlx::Result<u64> {
         let statement = sqlx_query::<Postgres>(&query);

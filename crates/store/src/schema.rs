@@ -307,7 +307,7 @@ impl Table {
 
     /// `INSERT INTO t (a, b) VALUES ($1, $2)`.
     pub fn insert_one(&'static self) -> &'static str {
-        self.insert_one.get_or_init(|| self.insert_sql(1))
+        self.insert_one.get_or_init(|| self.insert_sql(1, true))
     }
 
     /// `o.a, o.b, o.c`, for a query that joins.
@@ -316,12 +316,15 @@ impl Table {
         names.join(", ")
     }
 
-    /// `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)` for `rows` rows of every column.
-    pub fn insert_sql(&self, rows: usize) -> String {
+    /// `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)` for `rows` rows of every column; with `numbered`
+    /// false, the placeholders are SQLite's anonymous `?` instead.
+    pub fn insert_sql(&self, rows: usize, numbered: bool) -> String {
         let width = self.columns.len();
         let tuples: Vec<String> = (0..rows)
             .map(|row| {
-                let placeholders: Vec<String> = (1..=width).map(|column| format!("${}", row * width + column)).collect();
+                let placeholders: Vec<String> = (1..=width)
+                    .map(|column| if numbered { format!("${}", row * width + column) } else { "?".to_string() })
+                    .collect();
                 format!("({})", placeholders.join(", "))
             })
             .collect();
