@@ -23,7 +23,7 @@ impl Invalidation {
         match revoked {
             Revoked::ApiToken(hash) => Invalidation::ApiToken(*hash),
             Revoked::User(user) => Invalidation::User(*user),
-            Revoked::OAuth(_) => Invalidation::OAuth,
+            Revoked::Family(_) | Revoked::Grant(_) | Revoked::Client(_) | Revoked::AccessToken(_) => Invalidation::OAuth,
             Revoked::Unknown => Invalidation::Everything,
         }
     }

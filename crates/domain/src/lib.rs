@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod page;
 pub mod password;
 pub mod random;
+pub mod revocation;
 pub mod scope;
 pub mod time;
 

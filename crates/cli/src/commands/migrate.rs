@@ -8,8 +8,8 @@ pub async fn migrate(from: &str, to: &str, replace: bool, json_output: bool) -> 
     if from == to {
         return Err(CliError("--from and --to name the same store".into()));
     }
-    let source = gatehouse_store::open(from).await?;
-    let target = gatehouse_store::open(to).await?;
+    let source = gatehouse_store::copy::open(from).await?;
+    let target = gatehouse_store::copy::open(to).await?;
     let report = gatehouse_store::copy::copy_store(source.as_ref(), target.as_ref(), replace).await?;
     if json_output {
         let tables: serde_json::Map<String, serde_json::Value> =

@@ -1,8 +1,11 @@
 //! The store's contract, checked directly, on whichever backend the suite runs (SQLite, or PostgreSQL with
 //! `GATEHOUSE_TEST_POSTGRES_URL`): both must behave exactly alike.
 
+use gatehouse_domain::api_token::TokenLabel;
 use gatehouse_domain::identity::NewUser;
-use gatehouse_domain::{ApiTokenSecret, NewApiTokenRequest, OrgRole, Page, SortDir, SortKey, Timestamp};
+use gatehouse_domain::oauth::client::approve;
+use gatehouse_domain::oauth::{ClientId, ClientStatus, NewClient, OAuthClient, OpaqueSecret, RefreshToken, TokenFamily};
+use gatehouse_domain::{ApiToken, ApiTokenSecret, NewApiTokenRequest, OrgRole, Page, ScopeSet, SortDir, SortKey, Timestamp, UserId};
 use crate::harness::issue_api_token;
 use gatehouse_store::{Revoked, StoreError};
 
@@ -121,4 +124,128 @@ async fn a_failed_rotation_takes_no_other_rotation_with_it() {
     assert_eq!(untouched.used_at, None, "the failed rotation's partial work was rolled back");
     let retry = successor_of(&parents[0]);
     assert_eq!(store.rotate_refresh_token(&parents[0].hash, &retry, 30, now).await.unwrap(), Rotation::Rotated);
+}
+
+async fn approved_client(server: &TestServer, owner: UserId) -> OAuthClient {
+    let mut client = NewClient::new("App", "An app", "confidential", &["https://app.example.com/cb"], &["user:read"])
+        .expect("valid client")
+        .into_client(owner, START, &gatehouse_domain::OsRandom);
+    approve(&mut client, &gatehouse_domain::OsRandom);
+    server.store.insert_oauth_client(&client).await.unwrap();
+    client
+}
+
+fn family(id: &str, client: &OAuthClient, user: UserId, grant: Option<i64>) -> TokenFamily {
+    TokenFamily { id: id.into(), client_id: client.id.clone(), user_id: Some(user), grant_id: grant, created: START, revoked_at: None }
+}
+
+fn refresh(family: &TokenFamily, grant: i64) -> RefreshToken {
+    RefreshToken {
+        hash: OpaqueSecret::generate(&gatehouse_domain::OsRandom).hash(),
+        family_id: family.id.clone(),
+        parent_hash: None,
+        client_id: family.client_id.clone(),
+        user_id: family.user_id.unwrap(),
+        grant_id: grant,
+        scopes: ScopeSet::parse_names(["user:read"]).unwrap(),
+        organization_id: None,
+        auth_time: START,
+        created: START,
+        expires_at: START.plus_secs(3600),
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn rejecting_a_client_clears_its_secret_and_revokes_its_families_at_once() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let client = approved_client(&server, ada.id).await;
+    assert!(client.secret_hash.is_some());
+    let grant = server.store.save_grant(ada.id, &client.id, None, client.scopes, START).await.unwrap();
+    let live = family("fam-live", &client, ada.id, Some(grant.id));
+    server.store.insert_family(&live).await.unwrap();
+    let token = refresh(&live, grant.id);
+    server.store.insert_refresh_token(&token).await.unwrap();
+    let head = server.store.last_revocation_id().await.unwrap();
+
+    let later = START.plus_secs(1);
+    let rejected = server.store.reject_client(&client.id, later).await.unwrap().expect("the client exists");
+    assert_eq!(rejected.status, ClientStatus::Rejected);
+    assert_eq!(rejected.secret_hash, None);
+    let stored = server.store.oauth_client(&client.id).await.unwrap().expect("still stored");
+    assert_eq!((stored.status, stored.secret_hash), (ClientStatus::Rejected, None));
+    assert_eq!(server.store.family("fam-live").await.unwrap().expect("family").revoked_at, Some(later));
+    assert_eq!(server.store.refresh_token_by_hash(&token.hash).await.unwrap().expect("token").revoked_at, Some(later));
+    assert!(!server.store.access_token_live("fam-live", "any-jti").await.unwrap());
+    let events: Vec<Revoked> = server.store.revocations_after(head, 10).await.unwrap().into_iter().map(|e| e.revoked).collect();
+    assert_eq!(events, [Revoked::Client(client.id.clone())]);
+
+    let unknown = ClientId::from_stored("no-such-client".into());
+    assert!(server.store.reject_client(&unknown, later).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn oauth_revocations_reach_the_feed_as_what_they_revoke() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let client = approved_client(&server, ada.id).await;
+    let grant = server.store.save_grant(ada.id, &client.id, None, client.scopes, START).await.unwrap();
+    server.store.insert_family(&family("fam-a", &client, ada.id, Some(grant.id))).await.unwrap();
+    server.store.insert_family(&family("fam-b", &client, ada.id, Some(grant.id))).await.unwrap();
+    let head = server.store.last_revocation_id().await.unwrap();
+
+    assert!(server.store.revoke_family("fam-a", START).await.unwrap());
+    server.store.revoke_access_token("jti-1", START.plus_secs(60), START).await.unwrap();
+    assert_eq!(server.store.revoke_grant(ada.id, &client.id, START).await.unwrap(), Some(vec!["fam-b".to_string()]));
+    assert_eq!(server.store.revoke_client_families(&client.id, START).await.unwrap(), 0);
+
+    let events: Vec<Revoked> = server.store.revocations_after(head, 10).await.unwrap().into_iter().map(|e| e.revoked).collect();
+    assert_eq!(
+        events,
+        [
+            Revoked::Family("fam-a".into()),
+            Revoked::AccessToken("jti-1".into()),
+            Revoked::Grant(grant.id),
+            Revoked::Client(client.id.clone()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bulk_inserts_store_every_row_as_given() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada@example.com", false).await;
+    let scopes = ScopeSet::parse_names(["user:read"]).unwrap();
+    let secrets: Vec<ApiTokenSecret> = (0..1500).map(|_| ApiTokenSecret::generate(&gatehouse_domain::OsRandom)).collect();
+    let tokens: Vec<ApiToken> = secrets
+        .iter()
+        .enumerate()
+        .map(|(index, secret)| ApiToken {
+            user_id: ada.id,
+            created: Timestamp::from_millis(1_600_000_000_000 + index as i64),
+            label: TokenLabel::from_stored(format!("seed {index}")),
+            scopes,
+            hash: secret.hash(),
+            prefix: secret.prefix(),
+            zone: "z".into(),
+            expires_at: None,
+            last_used: None,
+        })
+        .collect();
+    server.store.insert_api_tokens_bulk(&tokens).await.unwrap();
+    assert_eq!(server.store.api_tokens_of_user(ada.id).await.unwrap().len(), 1500);
+    let stored = server.store.api_token_by_hash(&secrets[1234].hash()).await.unwrap().expect("stored");
+    assert_eq!((stored.created, stored.label.as_str()), (tokens[1234].created, "seed 1234"));
+
+    let client = approved_client(&server, ada.id).await;
+    let grant = server.store.save_grant(ada.id, &client.id, None, client.scopes, START).await.unwrap();
+    let families: Vec<TokenFamily> = (0..1200).map(|i| family(&format!("fam-{i}"), &client, ada.id, Some(grant.id))).collect();
+    let refresh_tokens: Vec<RefreshToken> = families.iter().map(|f| refresh(f, grant.id)).collect();
+    server.store.insert_families_bulk(&families).await.unwrap();
+    server.store.insert_refresh_tokens_bulk(&refresh_tokens).await.unwrap();
+    let last = server.store.refresh_token_by_hash(&refresh_tokens[1199].hash).await.unwrap().expect("stored");
+    assert_eq!(last.family_id, "fam-1199");
+    assert!(server.store.access_token_live("fam-1199", "jti").await.unwrap());
 }

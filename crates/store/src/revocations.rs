@@ -1,0 +1,195 @@
+//! What was revoked: the feed every node follows to drop its caches, access tokens revoked one by one
+//! (RFC 7009), and the purge of rows that expiry made irrelevant.
+
+use async_trait::async_trait;
+use gatehouse_domain::oauth::ClientId;
+use gatehouse_domain::{Timestamp, TokenHash, UserId};
+use sqlx::Transaction;
+
+use crate::backend::{Backend, query};
+use crate::{Revoked, SqlStore, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationEvent {
+    pub id: i64,
+    pub revoked: Revoked,
+}
+
+/// Wakes a node when another node revokes something (PostgreSQL `LISTEN`). Polling still runs behind it,
+/// so a dropped notification connection delays revocation by at most one poll interval.
+#[async_trait]
+pub trait RevocationListener: Send {
+    /// Returns when a notification arrives, or with an error when the connection is lost.
+    async fn wait(&mut self) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait RevocationRepository: Send + Sync {
+    /// Revocation events after `after`, oldest first, at most `limit`.
+    async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationEvent>>;
+    /// The newest revocation event's id (0 when there is none): where a starting node begins to follow.
+    async fn last_revocation_id(&self) -> StoreResult<i64>;
+    /// Deletes events created before `before`.
+    async fn prune_revocations(&self, before: Timestamp) -> StoreResult<u64>;
+    /// A push channel for revocations, where the backend has one (PostgreSQL); `None` means poll only.
+    async fn revocation_listener(&self) -> StoreResult<Option<Box<dyn RevocationListener>>>;
+
+    /// Revokes one access token until it would have expired anyway.
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
+    /// Whether an access token may still be used: its family is live and it was not revoked by itself.
+    async fn access_token_live(&self, family: &str, jti: &str) -> StoreResult<bool>;
+
+    /// Deletes expired codes, sessions and revocation records, and keys past retirement.
+    async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()>;
+}
+
+/// How an event is stored: a kind and a subject. OAuth subjects keep the form written before [`Revoked`]
+/// had a variant per subject (kind `oauth`, subject `family:…`, `grant:…`, `client:…` or `jti:…`), so
+/// that events written by older nodes still read right, and older nodes still read ours during a rolling
+/// upgrade.
+pub(crate) fn kind_and_subject(revoked: &Revoked) -> (&'static str, String) {
+    match revoked {
+        Revoked::ApiToken(hash) => ("api_token", hash.to_hex()),
+        Revoked::User(user) => ("user", user.0.to_string()),
+        Revoked::Family(id) => ("oauth", format!("family:{id}")),
+        Revoked::Grant(id) => ("oauth", format!("grant:{id}")),
+        Revoked::Client(id) => ("oauth", format!("client:{}", id.as_str())),
+        Revoked::AccessToken(jti) => ("oauth", format!("jti:{jti}")),
+        Revoked::Unknown => ("unknown", String::new()),
+    }
+}
+
+pub(crate) fn from_kind_and_subject(kind: &str, subject: &str) -> Revoked {
+    match kind {
+        "api_token" => TokenHash::from_hex(subject).map_or(Revoked::Unknown, Revoked::ApiToken),
+        "user" => subject.parse().map_or(Revoked::Unknown, |id| Revoked::User(UserId(id))),
+        "oauth" => match subject.split_once(':') {
+            Some(("family", id)) => Revoked::Family(id.to_string()),
+            Some(("grant", id)) => id.parse().map_or(Revoked::Unknown, Revoked::Grant),
+            Some(("client", id)) => Revoked::Client(ClientId::from_stored(id.to_string())),
+            Some(("jti", jti)) => Revoked::AccessToken(jti.to_string()),
+            _ => Revoked::Unknown,
+        },
+        _ => Revoked::Unknown,
+    }
+}
+
+/// Records a revocation inside the caller's transaction, and wakes listening nodes on commit.
+pub(crate) async fn record_revocation<DB: Backend>(
+    tx: &mut Transaction<'_, DB>,
+    revoked: &Revoked,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (kind, subject) = kind_and_subject(revoked);
+    query("INSERT INTO revocations (kind, subject, created) VALUES ($1, $2, $3)")
+        .bind(kind)
+        .bind(subject)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(notify) = DB::NOTIFY_REVOCATION {
+        query(notify).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<DB: Backend> RevocationRepository for SqlStore<DB> {
+    async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationEvent>> {
+        let rows = query("SELECT id, kind, subject FROM revocations WHERE id > $1 ORDER BY id ASC LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.get("kind")?;
+                let subject: String = row.get("subject")?;
+                Ok(RevocationEvent { id: row.get("id")?, revoked: from_kind_and_subject(&kind, &subject) })
+            })
+            .collect()
+    }
+
+    async fn last_revocation_id(&self) -> StoreResult<i64> {
+        query("SELECT COALESCE(MAX(id), 0) AS id FROM revocations").fetch_one(&self.pool).await?.get("id")
+    }
+
+    async fn prune_revocations(&self, before: Timestamp) -> StoreResult<u64> {
+        query("DELETE FROM revocations WHERE created < $1").bind(before).execute(&self.writer).await
+    }
+
+    async fn revocation_listener(&self) -> StoreResult<Option<Box<dyn RevocationListener>>> {
+        DB::listen(&self.pool).await
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        query("INSERT INTO oauth_revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut tx)
+            .await?;
+        record_revocation(&mut tx, &Revoked::AccessToken(jti.to_string()), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn access_token_live(&self, family: &str, jti: &str) -> StoreResult<bool> {
+        let row = query(
+            "SELECT 1 AS live FROM oauth_families f
+             WHERE f.id = $1 AND f.revoked_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM oauth_revoked_access_tokens r WHERE r.jti = $2)",
+        )
+        .bind(family)
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        // Used codes are kept until they expire, so that a replay is still recognised as one.
+        for table in ["oauth_codes", "oauth_sessions", "oauth_revoked_access_tokens", "oauth_refresh_tokens"] {
+            query(format!("DELETE FROM {table} WHERE expires_at < $1")).bind(now).execute(&mut tx).await?;
+        }
+        query("DELETE FROM oauth_signing_keys WHERE retire_at IS NOT NULL AND retire_at < $1").bind(now).execute(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_written_before_the_enum_read_as_their_subject() {
+        // Exactly what the store wrote when OAuth revocations were one string variant.
+        assert_eq!(from_kind_and_subject("oauth", "family:f-1"), Revoked::Family("f-1".into()));
+        assert_eq!(from_kind_and_subject("oauth", "grant:42"), Revoked::Grant(42));
+        assert_eq!(from_kind_and_subject("oauth", "client:app:1"), Revoked::Client(ClientId::from_stored("app:1".into())));
+        assert_eq!(from_kind_and_subject("oauth", "jti:abc"), Revoked::AccessToken("abc".into()));
+        assert_eq!(from_kind_and_subject("user", "7"), Revoked::User(UserId(7)));
+        assert_eq!(from_kind_and_subject("oauth", "grant:x"), Revoked::Unknown);
+        assert_eq!(from_kind_and_subject("oauth", "session:1"), Revoked::Unknown);
+        assert_eq!(from_kind_and_subject("webhook", "1"), Revoked::Unknown);
+    }
+
+    #[test]
+    fn every_kind_reads_back_as_written() {
+        let all = [
+            Revoked::ApiToken(TokenHash::from_stored(&[7; 32]).expect("32 bytes")),
+            Revoked::User(UserId(3)),
+            Revoked::Family("fam".into()),
+            Revoked::Grant(9),
+            Revoked::Client(ClientId::from_stored("c".into())),
+            Revoked::AccessToken("j".into()),
+            Revoked::Unknown,
+        ];
+        for revoked in all {
+            let (kind, subject) = kind_and_subject(&revoked);
+            assert_eq!(from_kind_and_subject(kind, &subject), revoked);
+        }
+    }
+}

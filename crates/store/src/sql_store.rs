@@ -1,0 +1,48 @@
+//! The one implementation of every repository: [`SqlStore`], generic over the database. `sqlite.rs` and
+//! `postgres.rs` open it and supply what differs.
+
+use async_trait::async_trait;
+use gatehouse_domain::{ApiToken, Page, SortDir, SortKey};
+use sqlx::Pool;
+
+use crate::backend::{Backend, query};
+use crate::group_commit::Committer;
+use crate::refresh_tokens::RotationJob;
+use crate::{Rotation, Store, StoreResult};
+
+/// A store on one database. Use [`crate::SqliteStore`] or [`crate::PostgresStore`] to name one.
+pub struct SqlStore<DB: sqlx::Database> {
+    /// Reads.
+    pub(crate) pool: Pool<DB>,
+    /// Writes. On SQLite one connection (see `SqliteStore::open`); on PostgreSQL the same pool as reads.
+    pub(crate) writer: Pool<DB>,
+    /// Token creation goes through one group committer (see `group_commit`).
+    pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
+    /// Refresh-token rotations, where they are batched (SQLite); `None`: each is its own transaction.
+    pub(crate) rotations: Option<Committer<RotationJob, StoreResult<Rotation>>>,
+}
+
+#[async_trait]
+impl<DB: Backend> Store for SqlStore<DB> {
+    fn backend(&self) -> &'static str {
+        DB::LABEL
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// `ORDER BY … LIMIT … OFFSET …` for a page. Columns come from an enum, never from the request.
+pub(crate) fn page_clause(page: Page, table_alias: &str) -> String {
+    let column = match page.sort_by {
+        SortKey::Id => "id",
+        SortKey::Name => "name",
+    };
+    let direction = match page.sort_dir {
+        SortDir::Asc => "ASC",
+        SortDir::Desc => "DESC",
+    };
+    format!(" ORDER BY {table_alias}{column} {direction}, {table_alias}id ASC LIMIT {} OFFSET {}", page.limit, page.offset)
+}
