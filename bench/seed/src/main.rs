@@ -16,6 +16,9 @@
 //!
 //! The store must exist (start `gatehouse serve` on it once).
 
+// A benchmark fixture, not server code: it times itself by the wall clock and stops on the first error.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::time::Instant;
 

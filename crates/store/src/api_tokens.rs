@@ -7,10 +7,14 @@ use gatehouse_domain::api_token::TokenLabel;
 use gatehouse_domain::{ApiToken, Timestamp, TokenHash, UserId};
 use sqlx::Pool;
 
-use crate::backend::{Backend, Row, Value, is_unique_violation, query};
+use crate::backend::{Backend, Row, is_unique_violation, query};
+use crate::value::Value;
 use crate::revocations::record_revocation;
 use crate::schema::API_TOKENS;
-use crate::{Revoked, SqlStore, StoreError, StoreResult};
+use gatehouse_domain::revocation::Revoked;
+use crate::sql_store::SqlStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait ApiTokenRepository: Send + Sync {

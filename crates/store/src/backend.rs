@@ -14,8 +14,10 @@ use gatehouse_domain::oauth::ClientId;
 use gatehouse_domain::{ScopeSet, Timestamp, TokenHash, UserId};
 use sqlx::{Database, Pool, Transaction};
 
-use crate::schema::ColumnType;
-use crate::{RevocationListener, StoreError, StoreResult};
+use crate::value::{ColumnType, Value};
+use crate::listener::RevocationListener;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 /// A database the store runs on. Implemented for [`sqlx::Sqlite`] and [`sqlx::Postgres`].
 pub trait Backend: Database {
@@ -42,110 +44,6 @@ pub trait Backend: Database {
     fn listen(pool: &Pool<Self>) -> impl Future<Output = StoreResult<Option<Box<dyn RevocationListener>>>> + Send + '_;
 }
 
-/// One value bound to a statement or read from a row. Typed even when NULL: PostgreSQL needs a NULL's type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    Int(Option<i64>),
-    Text(Option<String>),
-    Bytes(Option<Vec<u8>>),
-    Bool(Option<bool>),
-}
-
-impl From<i64> for Value {
-    fn from(value: i64) -> Self {
-        Value::Int(Some(value))
-    }
-}
-impl From<Option<i64>> for Value {
-    fn from(value: Option<i64>) -> Self {
-        Value::Int(value)
-    }
-}
-impl From<bool> for Value {
-    fn from(value: bool) -> Self {
-        Value::Bool(Some(value))
-    }
-}
-impl From<String> for Value {
-    fn from(value: String) -> Self {
-        Value::Text(Some(value))
-    }
-}
-impl From<Option<String>> for Value {
-    fn from(value: Option<String>) -> Self {
-        Value::Text(value)
-    }
-}
-impl From<&str> for Value {
-    fn from(value: &str) -> Self {
-        Value::Text(Some(value.to_string()))
-    }
-}
-impl From<&String> for Value {
-    fn from(value: &String) -> Self {
-        Value::Text(Some(value.clone()))
-    }
-}
-impl From<Option<&str>> for Value {
-    fn from(value: Option<&str>) -> Self {
-        Value::Text(value.map(str::to_string))
-    }
-}
-impl From<&Option<String>> for Value {
-    fn from(value: &Option<String>) -> Self {
-        Value::Text(value.clone())
-    }
-}
-impl From<&[u8]> for Value {
-    fn from(value: &[u8]) -> Self {
-        Value::Bytes(Some(value.to_vec()))
-    }
-}
-impl From<Vec<u8>> for Value {
-    fn from(value: Vec<u8>) -> Self {
-        Value::Bytes(Some(value))
-    }
-}
-impl From<Timestamp> for Value {
-    fn from(value: Timestamp) -> Self {
-        Value::Int(Some(value.as_millis()))
-    }
-}
-impl From<Option<Timestamp>> for Value {
-    fn from(value: Option<Timestamp>) -> Self {
-        Value::Int(value.map(Timestamp::as_millis))
-    }
-}
-impl From<UserId> for Value {
-    fn from(value: UserId) -> Self {
-        Value::Int(Some(value.0))
-    }
-}
-impl From<Option<UserId>> for Value {
-    fn from(value: Option<UserId>) -> Self {
-        Value::Int(value.map(|user| user.0))
-    }
-}
-impl From<&TokenHash> for Value {
-    fn from(value: &TokenHash) -> Self {
-        Value::Bytes(Some(value.as_bytes().to_vec()))
-    }
-}
-impl From<Option<TokenHash>> for Value {
-    fn from(value: Option<TokenHash>) -> Self {
-        Value::Bytes(value.map(|hash| hash.as_bytes().to_vec()))
-    }
-}
-impl From<&ClientId> for Value {
-    fn from(value: &ClientId) -> Self {
-        Value::Text(Some(value.as_str().to_string()))
-    }
-}
-impl From<ScopeSet> for Value {
-    fn from(value: ScopeSet) -> Self {
-        Value::Text(Some(value.to_space_delimited()))
-    }
-}
 
 /// A statement and its values, in placeholder order (`$1`, `$2`, …).
 pub struct Query {

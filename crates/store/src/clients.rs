@@ -4,10 +4,14 @@ use async_trait::async_trait;
 use gatehouse_domain::oauth::{ClientId, ClientStatus, ClientType, OAuthClient, RedirectUri};
 use gatehouse_domain::{Timestamp, UserId};
 
-use crate::backend::{Backend, Row, Value, is_unique_violation, query};
+use crate::backend::{Backend, Row, is_unique_violation, query};
+use crate::value::Value;
 use crate::revocations::record_revocation;
 use crate::schema::OAUTH_CLIENTS;
-use crate::{Revoked, SqlStore, StoreError, StoreResult};
+use gatehouse_domain::revocation::Revoked;
+use crate::sql_store::SqlStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait ClientRepository: Send + Sync {

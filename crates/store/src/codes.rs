@@ -9,7 +9,8 @@ use gatehouse_domain::{Timestamp, TokenHash};
 
 use crate::backend::{Backend, Row, query};
 use crate::schema::OAUTH_CODES;
-use crate::{SqlStore, StoreResult};
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait CodeRepository: Send + Sync {

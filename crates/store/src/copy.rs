@@ -1,12 +1,17 @@
 //! Copying a whole store to another backend (`gatehouse migrate`). The tables and their column types come
 //! from [`crate::schema`], so both backends read and write them the same way. This is not part of
-//! [`crate::Store`]: only the migration tool copies tables.
+//! [`crate::store::Store`]: only the migration tool copies tables.
 
 use async_trait::async_trait;
 
-use crate::backend::{Backend, Value, query};
+use crate::backend::{Backend, query};
+use crate::value::Value;
 use crate::schema::{self, Table};
-use crate::{PostgresStore, SqlStore, SqliteStore, StoreError, StoreResult};
+use crate::postgres::PostgresStore;
+use crate::sql_store::SqlStore;
+use crate::sqlite::SqliteStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 pub use crate::schema::ColumnType;
 

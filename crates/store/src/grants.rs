@@ -7,7 +7,10 @@ use gatehouse_domain::{ScopeSet, Timestamp, UserId};
 use crate::backend::{Backend, Row, Target, is_unique_violation, query};
 use crate::revocations::record_revocation;
 use crate::schema::OAUTH_GRANTS;
-use crate::{Revoked, SqlStore, StoreError, StoreResult};
+use gatehouse_domain::revocation::Revoked;
+use crate::sql_store::SqlStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 /// How fine a grant's `last_used` is kept: a use within this long of the stored time writes nothing.
 pub const GRANT_LAST_USED_RESOLUTION_MILLIS: i64 = 60_000;

@@ -6,7 +6,9 @@ use gatehouse_domain::{OrgRole, Organization, Page, Team, Timestamp, UserId};
 use crate::backend::{Backend, Row, query};
 use crate::schema::{ORGANIZATIONS, TEAMS};
 use crate::sql_store::page_clause;
-use crate::{SqlStore, StoreError, StoreResult};
+use crate::sql_store::SqlStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 #[derive(Debug, Clone)]
 pub struct NewOrganization {

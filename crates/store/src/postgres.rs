@@ -6,10 +6,13 @@ use sqlx::postgres::{PgListener, PgPoolOptions, PgRow};
 use sqlx::{Pool, Postgres};
 
 use crate::api_tokens::insert_api_token_batch;
-use crate::backend::{Backend, On, Query, Value, read_column, sqlx_query};
+use crate::backend::{Backend, On, Query, read_column, sqlx_query};
+use crate::value::Value;
 use crate::group_commit::{Committer, TOKEN_BATCH};
 use crate::schema::ColumnType;
-use crate::{RevocationListener, SqlStore, StoreResult};
+use crate::listener::RevocationListener;
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 pub type PostgresStore = SqlStore<Postgres>;
 

@@ -6,26 +6,16 @@ use gatehouse_domain::oauth::{ClientId, RefreshToken, RefreshVerdict, TokenFamil
 use gatehouse_domain::{Timestamp, TokenHash};
 use sqlx::{Pool, Transaction};
 
-use crate::backend::{Backend, Row, Target, Value, query};
+use crate::backend::{Backend, Row, Target, query};
+use crate::value::Value;
 use crate::grants::touch_grant_on;
 use crate::revocations::record_revocation;
 use crate::schema::{OAUTH_FAMILIES, OAUTH_REFRESH_TOKENS};
-use crate::{Revoked, SqlStore, StoreError, StoreResult};
-
-/// The outcome of [`RefreshTokenRepository::rotate_refresh_token`]. A rotation also notes the grant's use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    /// The parent was unused: it is now used, and the successor stored.
-    Rotated,
-    /// The parent was already rotated within the grace window and none of its successors was used since:
-    /// a retry whose answer was lost. Its unused successors are revoked and this successor stored.
-    Retried,
-    /// The parent was rotated before the grace window, or a successor of it was already used: someone holds
-    /// a copy. Nothing was stored; the caller revokes the family (RFC 9700 §4.14.2).
-    Replayed,
-    /// The parent, or its family, is revoked.
-    Revoked,
-}
+use gatehouse_domain::revocation::Revoked;
+use crate::rotation::{Rotation, RotationJob};
+use crate::sql_store::SqlStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync {
@@ -54,13 +44,6 @@ pub trait RefreshTokenRepository: Send + Sync {
     ) -> StoreResult<Rotation>;
 }
 
-/// One refresh-token rotation, as queued for the store.
-pub(crate) struct RotationJob {
-    pub(crate) parent: TokenHash,
-    pub(crate) successor: RefreshToken,
-    pub(crate) grace_secs: i64,
-    pub(crate) now: Timestamp,
-}
 
 /// The most rotations one transaction takes.
 pub(crate) const ROTATION_BATCH: usize = 128;

@@ -7,20 +7,15 @@ use gatehouse_domain::{Timestamp, TokenHash, UserId};
 use sqlx::Transaction;
 
 use crate::backend::{Backend, query};
-use crate::{Revoked, SqlStore, StoreResult};
+use gatehouse_domain::revocation::Revoked;
+use crate::listener::RevocationListener;
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationEvent {
     pub id: i64,
     pub revoked: Revoked,
-}
-
-/// Wakes a node when another node revokes something (PostgreSQL `LISTEN`). Polling still runs behind it,
-/// so a dropped notification connection delays revocation by at most one poll interval.
-#[async_trait]
-pub trait RevocationListener: Send {
-    /// Returns when a notification arrives, or with an error when the connection is lost.
-    async fn wait(&mut self) -> StoreResult<()>;
 }
 
 #[async_trait]

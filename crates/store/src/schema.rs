@@ -5,17 +5,10 @@
 
 use std::sync::OnceLock;
 
-use crate::backend::Value;
-use crate::{StoreError, StoreResult};
-
-/// A column's portable type: what both databases store it as (times are BIGINT milliseconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    Int,
-    Text,
-    Bytes,
-    Bool,
-}
+pub use crate::value::ColumnType;
+use crate::value::Value;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 #[derive(Debug)]
 pub struct Table {

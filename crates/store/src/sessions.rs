@@ -6,7 +6,8 @@ use gatehouse_domain::oauth::BrowserSession;
 
 use crate::backend::{Backend, query};
 use crate::schema::OAUTH_SESSIONS;
-use crate::{SqlStore, StoreResult};
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait SessionRepository: Send + Sync {

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use crate::backend::{Backend, query};
-use crate::{SqlStore, StoreResult};
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait SettingsRepository: Send + Sync {

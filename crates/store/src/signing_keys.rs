@@ -7,7 +7,8 @@ use gatehouse_domain::oauth::SigningKeyRecord;
 
 use crate::backend::{Backend, query};
 use crate::schema::OAUTH_SIGNING_KEYS;
-use crate::{SqlStore, StoreResult};
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait SigningKeyRepository: Send + Sync {

@@ -1,14 +1,12 @@
 //! The one implementation of every repository: [`SqlStore`], generic over the database. `sqlite.rs` and
 //! `postgres.rs` open it and supply what differs.
 
-use async_trait::async_trait;
 use gatehouse_domain::{ApiToken, Page, SortDir, SortKey};
 use sqlx::Pool;
 
-use crate::backend::{Backend, query};
 use crate::group_commit::Committer;
-use crate::refresh_tokens::RotationJob;
-use crate::{Rotation, Store, StoreResult};
+use crate::rotation::{Rotation, RotationJob};
+use crate::error::StoreResult;
 
 /// A store on one database. Use [`crate::SqliteStore`] or [`crate::PostgresStore`] to name one.
 pub struct SqlStore<DB: sqlx::Database> {
@@ -22,17 +20,6 @@ pub struct SqlStore<DB: sqlx::Database> {
     pub(crate) rotations: Option<Committer<RotationJob, StoreResult<Rotation>>>,
 }
 
-#[async_trait]
-impl<DB: Backend> Store for SqlStore<DB> {
-    fn backend(&self) -> &'static str {
-        DB::LABEL
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-}
 
 /// `ORDER BY … LIMIT … OFFSET …` for a page. Columns come from an enum, never from the request.
 pub(crate) fn page_clause(page: Page, table_alias: &str) -> String {

@@ -7,11 +7,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use crate::api_tokens::insert_api_token_batch;
-use crate::backend::{Backend, On, Query, Value, read_column, sqlx_query};
+use crate::backend::{Backend, On, Query, read_column, sqlx_query};
+use crate::value::Value;
 use crate::group_commit::{Committer, TOKEN_BATCH};
 use crate::refresh_tokens::{ROTATION_BATCH, rotate_batch};
 use crate::schema::ColumnType;
-use crate::{RevocationListener, SqlStore, StoreResult};
+use crate::listener::RevocationListener;
+use crate::sql_store::SqlStore;
+use crate::error::StoreResult;
 
 /// The embedded default. WAL with `synchronous = FULL`: a commit is on disk before it is acknowledged, so
 /// an acknowledged write survives `kill -9` and power loss.

@@ -8,7 +8,10 @@ use crate::backend::{Backend, Row, is_unique_violation, query};
 use crate::revocations::record_revocation;
 use crate::schema::USERS;
 use crate::sql_store::page_clause;
-use crate::{Revoked, SqlStore, StoreError, StoreResult};
+use gatehouse_domain::revocation::Revoked;
+use crate::sql_store::SqlStore;
+use crate::error::StoreError;
+use crate::error::StoreResult;
 
 #[async_trait]
 pub trait UserRepository: Send + Sync {
