@@ -144,7 +144,7 @@ async fn seed_refresh(args: RefreshArgs) -> Result<(), Box<dyn std::error::Error
         let rows = ROWS_PER_TRANSACTION.min(args.count - done);
         let families: Vec<TokenFamily> = (0..rows)
             .map(|_| TokenFamily {
-                id: random_id(&gatehouse_domain::OsRandom),
+                id: gatehouse_domain::FamilyId(random_id(&gatehouse_domain::OsRandom)),
                 client_id: client.clone(),
                 user_id: Some(user),
                 grant_id: Some(grant.id),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_domain::{ScopeSet, Timestamp, UserId};
+use gatehouse_domain::{OrganizationId, ScopeSet, Timestamp, UserId};
 
 use crate::caches::VerifiedAccessToken;
 
@@ -46,7 +46,7 @@ impl AuthMethod {
 pub enum OrganizationLimit {
     /// Every organization the user belongs to (API tokens; client credentials, which act as the owner).
     Any,
-    Only(i64),
+    Only(OrganizationId),
     /// A consent given while the user belonged to no organization.
     Nothing,
 }
@@ -64,7 +64,7 @@ impl Actor {
     }
 
     /// Whether the credential may reach this organization at all (membership is checked separately).
-    pub fn reaches_organization(&self, id: i64) -> bool {
+    pub fn reaches_organization(&self, id: OrganizationId) -> bool {
         match self.organizations {
             OrganizationLimit::Any => true,
             OrganizationLimit::Only(only) => only == id,

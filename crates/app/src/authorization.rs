@@ -8,7 +8,7 @@ use gatehouse_domain::oauth::authorize::{self, AuthorizationRequest, AuthorizeEr
 use gatehouse_domain::oauth::grant::needs_consent;
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{AuthorizationCode, BrowserSession, OpaqueSecret, TokenFamily};
-use gatehouse_domain::{Email, Organization, Page, SortDir, SortKey, Timestamp, User, UserId};
+use gatehouse_domain::{Email, FamilyId, GrantId, Organization, OrganizationId, Page, SortDir, SortKey, Timestamp, User, UserId};
 
 use crate::app::App;
 use crate::error::AppResult;
@@ -56,7 +56,7 @@ pub enum Decision {
 pub struct ConsentView {
     pub user: User,
     pub organizations: Vec<Organization>,
-    pub selected: Option<i64>,
+    pub selected: Option<OrganizationId>,
 }
 
 pub enum LoginOutcome {
@@ -141,7 +141,7 @@ impl App {
         }
     }
 
-    async fn consent_view(&self, user: User, selected: Option<i64>) -> AppResult<ConsentView> {
+    async fn consent_view(&self, user: User, selected: Option<OrganizationId>) -> AppResult<ConsentView> {
         let page = Page { sort_by: SortKey::Name, sort_dir: SortDir::Asc, ..Page::default() };
         let organizations = self.store.organizations_of_user(user.id, page).await?;
         Ok(ConsentView { user, organizations, selected })
@@ -180,7 +180,7 @@ impl App {
 
     /// Records consent (accumulating for the same organization; choosing another starts afresh) and
     /// issues the code. The organization must be one of the user's when they have any.
-    pub async fn consent(&self, request: &AuthorizationRequest, session: &Session, chosen: Option<i64>) -> AppResult<ConsentOutcome> {
+    pub async fn consent(&self, request: &AuthorizationRequest, session: &Session, chosen: Option<OrganizationId>) -> AppResult<ConsentOutcome> {
         let Some((user_id, auth_time)) = session.user() else { return Ok(ConsentOutcome::AccountGone) };
         let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(ConsentOutcome::AccountGone) };
         let view = self.consent_view(user, None).await?;
@@ -206,13 +206,13 @@ impl App {
         &self,
         request: &AuthorizationRequest,
         user: &User,
-        grant_id: i64,
-        organization_id: Option<i64>,
+        grant_id: GrantId,
+        organization_id: Option<OrganizationId>,
         auth_time: Timestamp,
     ) -> AppResult<String> {
         let now = self.clock.now();
         let family = TokenFamily {
-            id: random_id(self.random.as_ref()),
+            id: FamilyId(random_id(self.random.as_ref())),
             client_id: request.client.id.clone(),
             user_id: Some(user.id),
             grant_id: Some(grant_id),

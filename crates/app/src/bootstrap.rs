@@ -45,8 +45,8 @@ impl App {
             password,
             token: secret.reveal(),
             user_id: user.id.0,
-            organization_id: org.id,
-            team_id: team.id,
+            organization_id: org.id.0,
+            team_id: team.id.0,
         }))
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use gatehouse_domain::oauth::jose::AccessTokenClaims;
 use gatehouse_domain::oauth::{ClientId, OAuthClient};
-use gatehouse_domain::{ScopeSet, Timestamp, TokenHash, UserId};
+use gatehouse_domain::{FamilyId, ScopeSet, Timestamp, TokenHash, UserId};
 use moka::sync::Cache;
 
 use crate::usage::UsageCell;
@@ -99,7 +99,7 @@ pub struct Caches {
     /// Only clients that exist are kept, so unknown ids cannot fill it.
     clients: Cache<ClientId, Arc<CachedClient>>,
     /// The token family each client's `client_credentials` tokens share, so that a grant costs no write.
-    pub(crate) client_families: Cache<ClientId, String>,
+    pub(crate) client_families: Cache<ClientId, FamilyId>,
     /// Bumped on every OAuth revocation or client change. Liveness answers from an older epoch are stale,
     /// and a client read that began before a bump is not cached after it.
     epoch: AtomicU64,

@@ -3,7 +3,7 @@
 //! limit here, where membership is checked.
 
 use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
-use gatehouse_domain::{Email, OrgRole, Organization, Page, SortDir, SortKey, Team, User, UserId};
+use gatehouse_domain::{Email, OrgRole, Organization, OrganizationId, Page, SortDir, SortKey, Team, TeamId, User, UserId};
 use gatehouse_store::NewOrganization;
 
 use crate::actor::{Actor, OrganizationLimit};
@@ -104,7 +104,7 @@ impl App {
 
     /// The organization and the actor's role in it, counting the request against its rate limit.
     /// Outsiders get "not found", not "forbidden".
-    pub async fn membership(&self, actor: &Actor, id: i64) -> AppResult<(Organization, OrgRole)> {
+    pub async fn membership(&self, actor: &Actor, id: OrganizationId) -> AppResult<(Organization, OrgRole)> {
         let not_found = || AppError::not_found("The organization does not exist.");
         // An OAuth grant reaches only the organization chosen at consent; others look nonexistent.
         if !actor.reaches_organization(id) {
@@ -125,7 +125,7 @@ impl App {
     }
 
     /// The organization with its teams, for its members.
-    pub async fn organization_detail(&self, actor: &Actor, id: i64) -> AppResult<(Organization, Vec<Team>)> {
+    pub async fn organization_detail(&self, actor: &Actor, id: OrganizationId) -> AppResult<(Organization, Vec<Team>)> {
         let (org, _) = self.membership(actor, id).await?;
         let page = Page { sort_by: SortKey::Id, sort_dir: SortDir::Asc, ..Page::default() };
         let teams = self.store.teams_of_organization(org.id, page).await?;
@@ -157,7 +157,7 @@ impl App {
 
     /// Owners and admins change an organization; only platform administrators change its limit, as a
     /// plan is changed on make.com.
-    pub async fn update_organization(&self, actor: &Actor, id: i64, changes: OrganizationChanges) -> AppResult<Organization> {
+    pub async fn update_organization(&self, actor: &Actor, id: OrganizationId, changes: OrganizationChanges) -> AppResult<Organization> {
         let (mut org, role) = self.membership(actor, id).await?;
         if !role.can_manage() {
             return Err(AppError::forbidden("Only the organization's owners and admins can change it."));
@@ -182,7 +182,7 @@ impl App {
     }
 
     /// Owners delete an organization with its teams and memberships.
-    pub async fn delete_organization(&self, actor: &Actor, id: i64, confirmed: bool) -> AppResult<i64> {
+    pub async fn delete_organization(&self, actor: &Actor, id: OrganizationId, confirmed: bool) -> AppResult<OrganizationId> {
         let (org, role) = self.membership(actor, id).await?;
         if role != OrgRole::Owner {
             return Err(AppError::forbidden("Only the organization's owners can delete it."));
@@ -195,20 +195,20 @@ impl App {
     }
 
     /// Adds a member or changes a member's role (the operator's way).
-    pub async fn set_organization_role(&self, org: i64, user: UserId, role: OrgRole) -> AppResult<()> {
+    pub async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> AppResult<()> {
         self.store.organization(org).await?.ok_or_else(|| AppError::not_found(format!("No organization has the id {org}.")))?;
         Ok(self.store.set_organization_role(org, user, role).await?)
     }
 
     // Teams.
 
-    pub async fn teams_of(&self, actor: &Actor, organization: i64, page: Page) -> AppResult<Vec<Team>> {
+    pub async fn teams_of(&self, actor: &Actor, organization: OrganizationId, page: Page) -> AppResult<Vec<Team>> {
         let (org, _) = self.membership(actor, organization).await?;
         Ok(self.store.teams_of_organization(org.id, page).await?)
     }
 
     /// A team the actor can see, with their role in its organization.
-    pub async fn visible_team(&self, actor: &Actor, id: i64) -> AppResult<(Team, OrgRole)> {
+    pub async fn visible_team(&self, actor: &Actor, id: TeamId) -> AppResult<(Team, OrgRole)> {
         let not_found = || AppError::not_found("The team does not exist.");
         let team = self.store.team(id).await?.ok_or_else(not_found)?;
         let (_, role) = self.membership(actor, team.organization_id).await.map_err(|error| match error {
@@ -219,7 +219,7 @@ impl App {
     }
 
     /// Owners and admins create teams; the creator joins the team.
-    pub async fn create_team(&self, actor: &Actor, organization: i64, name: &str) -> AppResult<Team> {
+    pub async fn create_team(&self, actor: &Actor, organization: OrganizationId, name: &str) -> AppResult<Team> {
         let name = parse_name(name, "team")?;
         let (org, role) = self.membership(actor, organization).await?;
         if !role.can_manage() {
@@ -231,7 +231,7 @@ impl App {
     }
 
     /// Creates a team in an organization (the operator's way).
-    pub async fn create_team_in(&self, organization: i64, name: &str) -> AppResult<Team> {
+    pub async fn create_team_in(&self, organization: OrganizationId, name: &str) -> AppResult<Team> {
         let name = parse_name(name, "team")?;
         self.store
             .organization(organization)
@@ -240,7 +240,7 @@ impl App {
         Ok(self.store.create_team(organization, &name, self.clock.now()).await?)
     }
 
-    pub async fn delete_team(&self, actor: &Actor, id: i64, confirmed: bool) -> AppResult<i64> {
+    pub async fn delete_team(&self, actor: &Actor, id: TeamId, confirmed: bool) -> AppResult<TeamId> {
         let (team, role) = self.visible_team(actor, id).await?;
         if !role.can_manage() {
             return Err(AppError::forbidden("Only the organization's owners and admins can delete teams."));
@@ -253,7 +253,7 @@ impl App {
     }
 
     /// Adds a user to a team, and to its organization as a member if they were not in it.
-    pub async fn add_team_member(&self, team: i64, user: UserId) -> AppResult<()> {
+    pub async fn add_team_member(&self, team: TeamId, user: UserId) -> AppResult<()> {
         let team = self.store.team(team).await?.ok_or_else(|| AppError::not_found(format!("No team has the id {team}.")))?;
         if self.store.organization_role(team.organization_id, user).await?.is_none() {
             self.store.set_organization_role(team.organization_id, user, OrgRole::Member).await?;

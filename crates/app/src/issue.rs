@@ -3,7 +3,7 @@
 use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims, KeyRing, at_hash};
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{ClientType, OAuthClient, OpaqueSecret, RefreshToken};
-use gatehouse_domain::{Scope, ScopeSet, Timestamp, TokenHash, User};
+use gatehouse_domain::{FamilyId, GrantId, Jti, OrganizationId, Scope, ScopeSet, Timestamp, TokenHash, User};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
@@ -15,19 +15,19 @@ pub struct Subject<'a> {
     /// None for client credentials.
     pub user: Option<&'a User>,
     pub scopes: ScopeSet,
-    pub organization_id: Option<i64>,
-    pub family_id: &'a str,
+    pub organization_id: Option<OrganizationId>,
+    pub family_id: &'a FamilyId,
     pub auth_time: Option<Timestamp>,
 }
 
 /// Where a new refresh token sits: its grant and family, what it replaces, and what it keeps.
 pub struct RefreshLineage<'a> {
-    pub grant_id: i64,
-    pub family_id: &'a str,
+    pub grant_id: GrantId,
+    pub family_id: &'a FamilyId,
     pub parent: Option<TokenHash>,
     /// RFC 6749 §6: every rotation keeps the original scope, whatever narrower scope an access token got.
     pub scopes: ScopeSet,
-    pub organization_id: Option<i64>,
+    pub organization_id: Option<OrganizationId>,
     pub auth_time: Timestamp,
 }
 
@@ -75,10 +75,10 @@ impl App {
             scope: subject.scopes.to_space_delimited(),
             exp: now.as_secs() + settings.access_token_ttl_secs,
             iat: now.as_secs(),
-            jti: random_id(self.random.as_ref()),
+            jti: Jti(random_id(self.random.as_ref())),
             auth_time: subject.auth_time.map(Timestamp::as_secs),
             org_id: subject.organization_id,
-            fam: subject.family_id.to_string(),
+            fam: subject.family_id.clone(),
         };
         // A JWT starts with "eyJ" and has two dots: it can never match the SDK's UUIDv4 pattern, so the SDK
         // always sends it as Bearer.
@@ -132,7 +132,7 @@ impl App {
         let secret = OpaqueSecret::generate(self.random.as_ref());
         let row = RefreshToken {
             hash: secret.hash(),
-            family_id: lineage.family_id.to_string(),
+            family_id: lineage.family_id.clone(),
             parent_hash: lineage.parent,
             client_id: client.id.clone(),
             user_id: user.id,

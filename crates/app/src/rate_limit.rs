@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use gatehouse_domain::Timestamp;
+use gatehouse_domain::{OrganizationId, Timestamp};
 
 const WINDOW_MILLIS: i64 = 60_000;
 
 #[derive(Default)]
 pub struct OrganizationLimiter {
-    windows: Mutex<HashMap<i64, (i64, i64)>>,
+    windows: Mutex<HashMap<OrganizationId, (i64, i64)>>,
 }
 
 /// Refused: retry after this many seconds.
@@ -24,7 +24,7 @@ pub struct Exceeded {
 
 impl OrganizationLimiter {
     /// Counts one request for `organization` and refuses it when the minute's quota is spent.
-    pub fn check(&self, organization: i64, limit_per_minute: i64, now: Timestamp) -> Result<(), Exceeded> {
+    pub fn check(&self, organization: OrganizationId, limit_per_minute: i64, now: Timestamp) -> Result<(), Exceeded> {
         let window = now.as_millis().div_euclid(WINDOW_MILLIS);
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() > 100_000 {
@@ -53,10 +53,10 @@ mod tests {
     fn the_quota_resets_with_each_minute() {
         let limiter = OrganizationLimiter::default();
         let start = Timestamp::from_millis(120_000);
-        assert!(limiter.check(1, 2, start).is_ok());
-        assert!(limiter.check(1, 2, start.plus_millis(10)).is_ok());
-        assert_eq!(limiter.check(1, 2, start.plus_secs(15)), Err(Exceeded { retry_after_secs: 45 }));
-        assert!(limiter.check(2, 2, start).is_ok(), "organizations are counted apart");
-        assert!(limiter.check(1, 2, start.plus_secs(60)).is_ok(), "a new minute");
+        assert!(limiter.check(OrganizationId(1), 2, start).is_ok());
+        assert!(limiter.check(OrganizationId(1), 2, start.plus_millis(10)).is_ok());
+        assert_eq!(limiter.check(OrganizationId(1), 2, start.plus_secs(15)), Err(Exceeded { retry_after_secs: 45 }));
+        assert!(limiter.check(OrganizationId(2), 2, start).is_ok(), "organizations are counted apart");
+        assert!(limiter.check(OrganizationId(1), 2, start.plus_secs(60)).is_ok(), "a new minute");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use gatehouse_domain::Kid;
 use gatehouse_domain::oauth::jose::{Expiring, JoseError, KeyRing, SigningAlgorithm, generate_signing_key_for};
 use serde_json::Value;
 
@@ -72,7 +73,7 @@ impl App {
     /// Rotates the signing keys: new keys (one per algorithm in use) sign from now on; the others stop
     /// signing and stay published until every token they signed has expired. Returns the new keys' ids,
     /// RS256's first.
-    pub async fn rotate_keys(&self) -> AppResult<Vec<String>> {
+    pub async fn rotate_keys(&self) -> AppResult<Vec<Kid>> {
         let now = self.clock.now();
         let mut kids = Vec::new();
         for algorithm in signing_algorithms(&self.settings.oauth) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_domain::oauth::grant::judge_refresh;
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{ClientId, ClientType, OAuthClient, OpaqueSecret, RefreshToken, RefreshVerdict, TokenFamily};
-use gatehouse_domain::{ScopeSet, Timestamp};
+use gatehouse_domain::{FamilyId, ScopeSet, Timestamp};
 use gatehouse_store::Rotation;
 
 use crate::app::App;
@@ -67,7 +67,7 @@ impl App {
     }
 
     /// Revokes a token family (replay, or the client's request) and forgets every liveness answer.
-    pub(crate) async fn revoke_family(&self, family: &str, now: Timestamp) -> AppResult<()> {
+    pub(crate) async fn revoke_family(&self, family: &FamilyId, now: Timestamp) -> AppResult<()> {
         self.store.revoke_family(family, now).await?;
         self.apply(&[Invalidation::OAuth]);
         Ok(())
@@ -201,14 +201,14 @@ impl App {
     /// The family a client's `client_credentials` tokens share. A family per grant cost a durable write
     /// per token request; one live family per client costs a read. Revoking the client revokes it with
     /// every token in it; a revoked family is replaced on the next grant.
-    async fn client_credentials_family(&self, client: &OAuthClient, now: Timestamp) -> AppResult<String> {
+    async fn client_credentials_family(&self, client: &OAuthClient, now: Timestamp) -> AppResult<FamilyId> {
         if let Some(id) = self.caches.client_families.get(&client.id)
             && self.store.family(&id).await?.is_some_and(|family| family.revoked_at.is_none())
         {
             return Ok(id);
         }
         let family = TokenFamily {
-            id: random_id(self.random.as_ref()),
+            id: FamilyId(random_id(self.random.as_ref())),
             client_id: client.id.clone(),
             user_id: None,
             grant_id: None,

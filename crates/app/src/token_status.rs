@@ -4,7 +4,7 @@
 use gatehouse_domain::oauth::grant::judge_refresh;
 use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims, peek_typ};
 use gatehouse_domain::oauth::{ClientId, OAuthClient, OpaqueSecret, RefreshVerdict};
-use gatehouse_domain::{ScopeSet, Timestamp, User, UserId};
+use gatehouse_domain::{OrganizationId, ScopeSet, Timestamp, User, UserId};
 use serde_json::{Map, Value};
 
 use crate::app::App;
@@ -22,7 +22,7 @@ pub enum Introspection {
         user_id: UserId,
         issued_at: Timestamp,
         expires_at: Timestamp,
-        organization_id: Option<i64>,
+        organization_id: Option<OrganizationId>,
     },
     AccessToken {
         claims: AccessTokenClaims,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
+use crate::ids::{OrganizationId, TeamId};
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -110,7 +111,7 @@ impl OrgRole {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
-    pub id: i64,
+    pub id: OrganizationId,
     pub name: String,
     pub zone: String,
     /// Requests per minute for the whole organization (Make's `license.apiLimit`).
@@ -122,9 +123,9 @@ pub struct Organization {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
-    pub id: i64,
+    pub id: TeamId,
     pub name: String,
-    pub organization_id: i64,
+    pub organization_id: OrganizationId,
     pub created: Timestamp,
 }
 

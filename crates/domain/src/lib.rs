@@ -7,6 +7,7 @@ pub mod api_token;
 pub mod clock;
 pub mod error;
 pub mod identity;
+pub mod ids;
 pub mod oauth;
 pub mod page;
 pub mod password;
@@ -19,6 +20,7 @@ pub use api_token::{ApiToken, ApiTokenSecret, NewApiTokenRequest, TokenHash, Tok
 pub use clock::{Clock, MockClock, SystemClock};
 pub use error::ValidationError;
 pub use identity::{Email, OrgRole, Organization, Team, User, UserId};
+pub use ids::{FamilyId, GrantId, Jti, Kid, OrganizationId, TeamId};
 pub use page::{Page, SortDir, SortKey};
 pub use random::{OsRandom, Random, SeededRandom};
 pub use scope::{Access, Scope, ScopeSet};

@@ -3,6 +3,7 @@
 
 use crate::api_token::TokenHash;
 use crate::identity::UserId;
+use crate::ids::{FamilyId, GrantId, Jti};
 use crate::oauth::ClientId;
 
 /// One kind of subject per variant, so that a consumer matches on what was revoked instead of parsing it.
@@ -13,13 +14,13 @@ pub enum Revoked {
     /// Everything a user holds.
     User(UserId),
     /// An OAuth token family (one sign-in) with its refresh and access tokens.
-    Family(String),
+    Family(FamilyId),
     /// A consent, with every family issued under it.
-    Grant(i64),
+    Grant(GrantId),
     /// A client changed (rejected, secret rotated, deleted) or lost its families.
     Client(ClientId),
     /// A single access token, by its `jti` (RFC 7009).
-    AccessToken(String),
+    AccessToken(Jti),
     /// A kind this node does not know (written by a newer node): drop every cache entry to be safe.
     Unknown,
 }

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use gatehouse_domain::oauth::ClientId;
-use gatehouse_domain::{ScopeSet, Timestamp, TokenHash, UserId};
+use gatehouse_domain::{FamilyId, GrantId, Jti, Kid, OrganizationId, ScopeSet, Timestamp, TokenHash, UserId, TeamId};
 use sqlx::{Database, Pool, Transaction};
 
 use crate::value::{ColumnType, Value};
@@ -305,5 +305,61 @@ pub(crate) fn is_unique_violation(error: &StoreError) -> bool {
     match error {
         StoreError::Database(error) => error.as_database_error().is_some_and(|db| db.is_unique_violation()),
         _ => false,
+    }
+}
+
+// Ids read as their own types: a column holds one kind of id.
+impl FromValue for OrganizationId {
+    const KIND: ColumnType = ColumnType::Int;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        i64::from_value(value, column).map(OrganizationId)
+    }
+}
+impl FromValue for Option<OrganizationId> {
+    const KIND: ColumnType = ColumnType::Int;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        Option::<i64>::from_value(value, column).map(|id| id.map(OrganizationId))
+    }
+}
+impl FromValue for TeamId {
+    const KIND: ColumnType = ColumnType::Int;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        i64::from_value(value, column).map(TeamId)
+    }
+}
+impl FromValue for Option<TeamId> {
+    const KIND: ColumnType = ColumnType::Int;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        Option::<i64>::from_value(value, column).map(|id| id.map(TeamId))
+    }
+}
+impl FromValue for GrantId {
+    const KIND: ColumnType = ColumnType::Int;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        i64::from_value(value, column).map(GrantId)
+    }
+}
+impl FromValue for Option<GrantId> {
+    const KIND: ColumnType = ColumnType::Int;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        Option::<i64>::from_value(value, column).map(|id| id.map(GrantId))
+    }
+}
+impl FromValue for FamilyId {
+    const KIND: ColumnType = ColumnType::Text;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        String::from_value(value, column).map(FamilyId)
+    }
+}
+impl FromValue for Jti {
+    const KIND: ColumnType = ColumnType::Text;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        String::from_value(value, column).map(Jti)
+    }
+}
+impl FromValue for Kid {
+    const KIND: ColumnType = ColumnType::Text;
+    fn from_value(value: Value, column: &str) -> StoreResult<Self> {
+        String::from_value(value, column).map(Kid)
     }
 }

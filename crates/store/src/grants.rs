@@ -1,6 +1,7 @@
 //! Consent: which user let which client act for them, with what scopes and for which organization.
 
 use async_trait::async_trait;
+use gatehouse_domain::ids::{FamilyId, GrantId, OrganizationId};
 use gatehouse_domain::oauth::{ClientId, Grant};
 use gatehouse_domain::{ScopeSet, Timestamp, UserId};
 
@@ -23,18 +24,18 @@ pub trait GrantRepository: Send + Sync {
         &self,
         user: UserId,
         client: &ClientId,
-        organization: Option<i64>,
+        organization: Option<OrganizationId>,
         scopes: ScopeSet,
         now: Timestamp,
     ) -> StoreResult<Grant>;
-    async fn grant_by_id(&self, id: i64) -> StoreResult<Option<Grant>>;
+    async fn grant_by_id(&self, id: GrantId) -> StoreResult<Option<Grant>>;
     /// The user's live grants, oldest first.
     async fn grants_of_user(&self, user: UserId) -> StoreResult<Vec<Grant>>;
     /// Revokes the live grant with every family issued under it; returns the revoked family ids, or `None`
     /// when there was no live grant.
-    async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<String>>>;
+    async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<FamilyId>>>;
     /// Notes the grant's use, at most once per [`GRANT_LAST_USED_RESOLUTION_MILLIS`].
-    async fn touch_grant(&self, id: i64, now: Timestamp) -> StoreResult<()>;
+    async fn touch_grant(&self, id: GrantId, now: Timestamp) -> StoreResult<()>;
 }
 
 fn grant_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<Grant> {
@@ -52,7 +53,7 @@ fn grant_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<Grant> {
 /// Notes that a grant was used. Only when the stored time is a minute old or more: the sessions of one
 /// grant refresh concurrently, and each would otherwise write (and on PostgreSQL, lock) the same row.
 /// "Last used" is shown to people, for whom a minute is exact enough.
-pub(crate) async fn touch_grant_on<T: Target>(on: T, id: i64, now: Timestamp) -> StoreResult<()> {
+pub(crate) async fn touch_grant_on<T: Target>(on: T, id: GrantId, now: Timestamp) -> StoreResult<()> {
     query("UPDATE oauth_grants SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used <= $3)")
         .bind(now)
         .bind(id)
@@ -77,7 +78,7 @@ impl<DB: Backend> GrantRepository for SqlStore<DB> {
         &self,
         user: UserId,
         client: &ClientId,
-        organization: Option<i64>,
+        organization: Option<OrganizationId>,
         scopes: ScopeSet,
         now: Timestamp,
     ) -> StoreResult<Grant> {
@@ -113,7 +114,7 @@ impl<DB: Backend> GrantRepository for SqlStore<DB> {
         Err(StoreError::Conflict("the consent changed concurrently"))
     }
 
-    async fn grant_by_id(&self, id: i64) -> StoreResult<Option<Grant>> {
+    async fn grant_by_id(&self, id: GrantId) -> StoreResult<Option<Grant>> {
         let sql = format!("SELECT {} FROM oauth_grants WHERE id = $1 AND revoked_at IS NULL", OAUTH_GRANTS.column_list());
         let row = query(sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(grant_from_row).transpose()
@@ -128,7 +129,7 @@ impl<DB: Backend> GrantRepository for SqlStore<DB> {
         rows.iter().map(grant_from_row).collect()
     }
 
-    async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<String>>> {
+    async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<FamilyId>>> {
         let mut tx = self.writer.begin().await?;
         let row = query(
             "UPDATE oauth_grants SET revoked_at = $1
@@ -140,7 +141,7 @@ impl<DB: Backend> GrantRepository for SqlStore<DB> {
         .fetch_optional(&mut tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let grant_id: i64 = row.get("id")?;
+        let grant_id: GrantId = row.get("id")?;
         let families = query("UPDATE oauth_families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL RETURNING id")
             .bind(now)
             .bind(grant_id)
@@ -153,10 +154,10 @@ impl<DB: Backend> GrantRepository for SqlStore<DB> {
             .await?;
         record_revocation(&mut tx, &Revoked::Grant(grant_id), now).await?;
         tx.commit().await?;
-        families.iter().map(|row| row.get::<String>("id")).collect::<StoreResult<Vec<_>>>().map(Some)
+        families.iter().map(|row| row.get::<FamilyId>("id")).collect::<StoreResult<Vec<_>>>().map(Some)
     }
 
-    async fn touch_grant(&self, id: i64, now: Timestamp) -> StoreResult<()> {
+    async fn touch_grant(&self, id: GrantId, now: Timestamp) -> StoreResult<()> {
         touch_grant_on(&self.writer, id, now).await
     }
 }

@@ -1,6 +1,7 @@
 //! Organizations, their teams, and who belongs to which with what role.
 
 use async_trait::async_trait;
+use gatehouse_domain::ids::{OrganizationId, TeamId};
 use gatehouse_domain::{OrgRole, Organization, Page, Team, Timestamp, UserId};
 
 use crate::backend::{Backend, Row, query};
@@ -23,21 +24,21 @@ pub struct NewOrganization {
 pub trait OrganizationRepository: Send + Sync {
     /// Creates the organization and makes `owner` its owner, atomically.
     async fn create_organization(&self, org: &NewOrganization, owner: UserId, now: Timestamp) -> StoreResult<Organization>;
-    async fn organization(&self, id: i64) -> StoreResult<Option<Organization>>;
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>>;
     async fn organizations_of_user(&self, user: UserId, page: Page) -> StoreResult<Vec<Organization>>;
     async fn list_organizations(&self, page: Page) -> StoreResult<Vec<Organization>>;
     async fn update_organization(&self, org: &Organization) -> StoreResult<bool>;
     /// Deletes the organization with its teams and memberships.
-    async fn delete_organization(&self, id: i64) -> StoreResult<bool>;
+    async fn delete_organization(&self, id: OrganizationId) -> StoreResult<bool>;
     /// Adds the member or changes the member's role.
-    async fn set_organization_role(&self, org: i64, user: UserId, role: OrgRole) -> StoreResult<()>;
-    async fn organization_role(&self, org: i64, user: UserId) -> StoreResult<Option<OrgRole>>;
+    async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> StoreResult<()>;
+    async fn organization_role(&self, org: OrganizationId, user: UserId) -> StoreResult<Option<OrgRole>>;
 
-    async fn create_team(&self, org: i64, name: &str, now: Timestamp) -> StoreResult<Team>;
-    async fn team(&self, id: i64) -> StoreResult<Option<Team>>;
-    async fn teams_of_organization(&self, org: i64, page: Page) -> StoreResult<Vec<Team>>;
-    async fn delete_team(&self, id: i64) -> StoreResult<bool>;
-    async fn add_team_member(&self, team: i64, user: UserId) -> StoreResult<()>;
+    async fn create_team(&self, org: OrganizationId, name: &str, now: Timestamp) -> StoreResult<Team>;
+    async fn team(&self, id: TeamId) -> StoreResult<Option<Team>>;
+    async fn teams_of_organization(&self, org: OrganizationId, page: Page) -> StoreResult<Vec<Team>>;
+    async fn delete_team(&self, id: TeamId) -> StoreResult<bool>;
+    async fn add_team_member(&self, team: TeamId, user: UserId) -> StoreResult<()>;
 }
 
 fn org_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<Organization> {
@@ -90,7 +91,7 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
         Ok(created)
     }
 
-    async fn organization(&self, id: i64) -> StoreResult<Option<Organization>> {
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
         let sql = format!("SELECT {} FROM organizations WHERE id = $1", ORGANIZATIONS.column_list());
         let row = query(sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(org_from_row).transpose()
@@ -126,12 +127,12 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
         Ok(changed == 1)
     }
 
-    async fn delete_organization(&self, id: i64) -> StoreResult<bool> {
+    async fn delete_organization(&self, id: OrganizationId) -> StoreResult<bool> {
         // Foreign keys cascade to teams, team members and organization members.
         Ok(query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.writer).await? == 1)
     }
 
-    async fn set_organization_role(&self, org: i64, user: UserId, role: OrgRole) -> StoreResult<()> {
+    async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> StoreResult<()> {
         query(
             "INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, $3)
              ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role",
@@ -144,7 +145,7 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
         Ok(())
     }
 
-    async fn organization_role(&self, org: i64, user: UserId) -> StoreResult<Option<OrgRole>> {
+    async fn organization_role(&self, org: OrganizationId, user: UserId) -> StoreResult<Option<OrgRole>> {
         let row = query("SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2")
             .bind(org)
             .bind(user)
@@ -156,30 +157,30 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
         }
     }
 
-    async fn create_team(&self, org: i64, name: &str, now: Timestamp) -> StoreResult<Team> {
+    async fn create_team(&self, org: OrganizationId, name: &str, now: Timestamp) -> StoreResult<Team> {
         let sql =
             format!("INSERT INTO teams (name, organization_id, created) VALUES ($1, $2, $3) RETURNING {}", TEAMS.column_list());
         let row = query(sql).bind(name).bind(org).bind(now).fetch_one(&self.writer).await?;
         team_from_row(&row)
     }
 
-    async fn team(&self, id: i64) -> StoreResult<Option<Team>> {
+    async fn team(&self, id: TeamId) -> StoreResult<Option<Team>> {
         let sql = format!("SELECT {} FROM teams WHERE id = $1", TEAMS.column_list());
         let row = query(sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(team_from_row).transpose()
     }
 
-    async fn teams_of_organization(&self, org: i64, page: Page) -> StoreResult<Vec<Team>> {
+    async fn teams_of_organization(&self, org: OrganizationId, page: Page) -> StoreResult<Vec<Team>> {
         let sql = format!("SELECT {} FROM teams WHERE organization_id = $1{}", TEAMS.column_list(), page_clause(page, ""));
         let rows = query(sql).bind(org).fetch_all(&self.pool).await?;
         rows.iter().map(team_from_row).collect()
     }
 
-    async fn delete_team(&self, id: i64) -> StoreResult<bool> {
+    async fn delete_team(&self, id: TeamId) -> StoreResult<bool> {
         Ok(query("DELETE FROM teams WHERE id = $1").bind(id).execute(&self.writer).await? == 1)
     }
 
-    async fn add_team_member(&self, team: i64, user: UserId) -> StoreResult<()> {
+    async fn add_team_member(&self, team: TeamId, user: UserId) -> StoreResult<()> {
         query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING")
             .bind(team)
             .bind(user)

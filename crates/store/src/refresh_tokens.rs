@@ -1,6 +1,7 @@
 //! Token families (one per sign-in) and the refresh tokens rotated within them (RFC 9700 §4.14.2).
 
 use async_trait::async_trait;
+use gatehouse_domain::ids::FamilyId;
 use gatehouse_domain::oauth::grant::judge_refresh;
 use gatehouse_domain::oauth::{ClientId, RefreshToken, RefreshVerdict, TokenFamily};
 use gatehouse_domain::{Timestamp, TokenHash};
@@ -22,11 +23,11 @@ pub trait RefreshTokenRepository: Send + Sync {
     async fn insert_family(&self, family: &TokenFamily) -> StoreResult<()>;
     /// Stores many families at once, for loading fixtures (the benchmark's), not for serving requests.
     async fn insert_families_bulk(&self, families: &[TokenFamily]) -> StoreResult<()>;
-    async fn family(&self, id: &str) -> StoreResult<Option<TokenFamily>>;
+    async fn family(&self, id: &FamilyId) -> StoreResult<Option<TokenFamily>>;
     /// Revokes every live family of a client (a client rejected after approval). Returns how many.
     async fn revoke_client_families(&self, client: &ClientId, now: Timestamp) -> StoreResult<u64>;
     /// Revokes the family and its refresh tokens. True when it was live.
-    async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<bool>;
+    async fn revoke_family(&self, id: &FamilyId, now: Timestamp) -> StoreResult<bool>;
 
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     /// Stores many refresh tokens at once (their families first), for loading fixtures.
@@ -212,7 +213,7 @@ impl<DB: Backend> RefreshTokenRepository for SqlStore<DB> {
         self.insert_bulk(&OAUTH_FAMILIES, rows).await
     }
 
-    async fn family(&self, id: &str) -> StoreResult<Option<TokenFamily>> {
+    async fn family(&self, id: &FamilyId) -> StoreResult<Option<TokenFamily>> {
         let sql = format!("SELECT {} FROM oauth_families WHERE id = $1", OAUTH_FAMILIES.column_list());
         let row = query(sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(family_from_row).transpose()
@@ -235,7 +236,7 @@ impl<DB: Backend> RefreshTokenRepository for SqlStore<DB> {
         Ok(revoked)
     }
 
-    async fn revoke_family(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
+    async fn revoke_family(&self, id: &FamilyId, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
         let revoked = query("UPDATE oauth_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
@@ -248,7 +249,7 @@ impl<DB: Backend> RefreshTokenRepository for SqlStore<DB> {
             .execute(&mut tx)
             .await?;
         if revoked == 1 {
-            record_revocation(&mut tx, &Revoked::Family(id.to_string()), now).await?;
+            record_revocation(&mut tx, &Revoked::Family(id.clone()), now).await?;
         }
         tx.commit().await?;
         Ok(revoked == 1)

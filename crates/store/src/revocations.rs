@@ -2,6 +2,7 @@
 //! (RFC 7009), and the purge of rows that expiry made irrelevant.
 
 use async_trait::async_trait;
+use gatehouse_domain::ids::{FamilyId, GrantId, Jti};
 use gatehouse_domain::oauth::ClientId;
 use gatehouse_domain::{Timestamp, TokenHash, UserId};
 use sqlx::Transaction;
@@ -30,9 +31,9 @@ pub trait RevocationRepository: Send + Sync {
     async fn revocation_listener(&self) -> StoreResult<Option<Box<dyn RevocationListener>>>;
 
     /// Revokes one access token until it would have expired anyway.
-    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
+    async fn revoke_access_token(&self, jti: &Jti, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
     /// Whether an access token may still be used: its family is live and it was not revoked by itself.
-    async fn access_token_live(&self, family: &str, jti: &str) -> StoreResult<bool>;
+    async fn access_token_live(&self, family: &FamilyId, jti: &Jti) -> StoreResult<bool>;
 
     /// Deletes expired codes, sessions and revocation records, and keys past retirement.
     async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()>;
@@ -59,10 +60,10 @@ pub(crate) fn from_kind_and_subject(kind: &str, subject: &str) -> Revoked {
         "api_token" => TokenHash::from_hex(subject).map_or(Revoked::Unknown, Revoked::ApiToken),
         "user" => subject.parse().map_or(Revoked::Unknown, |id| Revoked::User(UserId(id))),
         "oauth" => match subject.split_once(':') {
-            Some(("family", id)) => Revoked::Family(id.to_string()),
-            Some(("grant", id)) => id.parse().map_or(Revoked::Unknown, Revoked::Grant),
+            Some(("family", id)) => Revoked::Family(FamilyId::from(id)),
+            Some(("grant", id)) => id.parse().map_or(Revoked::Unknown, |id| Revoked::Grant(GrantId(id))),
             Some(("client", id)) => Revoked::Client(ClientId::from_stored(id.to_string())),
-            Some(("jti", jti)) => Revoked::AccessToken(jti.to_string()),
+            Some(("jti", jti)) => Revoked::AccessToken(Jti::from(jti)),
             _ => Revoked::Unknown,
         },
         _ => Revoked::Unknown,
@@ -117,19 +118,19 @@ impl<DB: Backend> RevocationRepository for SqlStore<DB> {
         DB::listen(&self.pool).await
     }
 
-    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {
+    async fn revoke_access_token(&self, jti: &Jti, expires_at: Timestamp, now: Timestamp) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         query("INSERT INTO oauth_revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
             .bind(jti)
             .bind(expires_at)
             .execute(&mut tx)
             .await?;
-        record_revocation(&mut tx, &Revoked::AccessToken(jti.to_string()), now).await?;
+        record_revocation(&mut tx, &Revoked::AccessToken(jti.clone()), now).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn access_token_live(&self, family: &str, jti: &str) -> StoreResult<bool> {
+    async fn access_token_live(&self, family: &FamilyId, jti: &Jti) -> StoreResult<bool> {
         let row = query(
             "SELECT 1 AS live FROM oauth_families f
              WHERE f.id = $1 AND f.revoked_at IS NULL
@@ -162,7 +163,7 @@ mod tests {
     fn events_written_before_the_enum_read_as_their_subject() {
         // Exactly what the store wrote when OAuth revocations were one string variant.
         assert_eq!(from_kind_and_subject("oauth", "family:f-1"), Revoked::Family("f-1".into()));
-        assert_eq!(from_kind_and_subject("oauth", "grant:42"), Revoked::Grant(42));
+        assert_eq!(from_kind_and_subject("oauth", "grant:42"), Revoked::Grant(GrantId(42)));
         assert_eq!(from_kind_and_subject("oauth", "client:app:1"), Revoked::Client(ClientId::from_stored("app:1".into())));
         assert_eq!(from_kind_and_subject("oauth", "jti:abc"), Revoked::AccessToken("abc".into()));
         assert_eq!(from_kind_and_subject("user", "7"), Revoked::User(UserId(7)));
@@ -177,7 +178,7 @@ mod tests {
             Revoked::ApiToken(TokenHash::from_stored(&[7; 32]).expect("32 bytes")),
             Revoked::User(UserId(3)),
             Revoked::Family("fam".into()),
-            Revoked::Grant(9),
+            Revoked::Grant(GrantId(9)),
             Revoked::Client(ClientId::from_stored("c".into())),
             Revoked::AccessToken("j".into()),
             Revoked::Unknown,

@@ -2,6 +2,7 @@
 //! it retires, so tokens it signed keep verifying.
 
 use async_trait::async_trait;
+use gatehouse_domain::ids::Kid;
 use gatehouse_domain::Timestamp;
 use gatehouse_domain::oauth::SigningKeyRecord;
 
@@ -15,7 +16,7 @@ pub trait SigningKeyRepository: Send + Sync {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Stops every other unretired key from signing; each stays trusted until `retire_at`.
-    async fn retire_signing_keys_except(&self, kids: &[String], retire_at: Timestamp) -> StoreResult<u64>;
+    async fn retire_signing_keys_except(&self, kids: &[Kid], retire_at: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -46,7 +47,7 @@ impl<DB: Backend> SigningKeyRepository for SqlStore<DB> {
             .collect()
     }
 
-    async fn retire_signing_keys_except(&self, kids: &[String], retire_at: Timestamp) -> StoreResult<u64> {
+    async fn retire_signing_keys_except(&self, kids: &[Kid], retire_at: Timestamp) -> StoreResult<u64> {
         let kept: Vec<String> = (0..kids.len()).map(|index| format!("${}", index + 2)).collect();
         let sql = if kept.is_empty() {
             "UPDATE oauth_signing_keys SET retire_at = $1 WHERE retire_at IS NULL".to_string()

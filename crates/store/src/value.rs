@@ -1,7 +1,7 @@
 //! The portable cells the store binds and reads: one type per column kind both databases share.
 
 use gatehouse_domain::oauth::ClientId;
-use gatehouse_domain::{ScopeSet, Timestamp, TokenHash, UserId};
+use gatehouse_domain::{FamilyId, GrantId, Jti, Kid, OrganizationId, ScopeSet, TeamId, Timestamp, TokenHash, UserId};
 
 /// A column's portable type: what both databases store it as (times are BIGINT milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,5 +114,51 @@ impl From<&ClientId> for Value {
 impl From<ScopeSet> for Value {
     fn from(value: ScopeSet) -> Self {
         Value::Text(Some(value.to_space_delimited()))
+    }
+}
+
+impl From<OrganizationId> for Value {
+    fn from(id: OrganizationId) -> Self {
+        Value::Int(Some(id.0))
+    }
+}
+impl From<Option<OrganizationId>> for Value {
+    fn from(id: Option<OrganizationId>) -> Self {
+        Value::Int(id.map(|id| id.0))
+    }
+}
+impl From<TeamId> for Value {
+    fn from(id: TeamId) -> Self {
+        Value::Int(Some(id.0))
+    }
+}
+impl From<Option<TeamId>> for Value {
+    fn from(id: Option<TeamId>) -> Self {
+        Value::Int(id.map(|id| id.0))
+    }
+}
+impl From<GrantId> for Value {
+    fn from(id: GrantId) -> Self {
+        Value::Int(Some(id.0))
+    }
+}
+impl From<Option<GrantId>> for Value {
+    fn from(id: Option<GrantId>) -> Self {
+        Value::Int(id.map(|id| id.0))
+    }
+}
+impl From<&FamilyId> for Value {
+    fn from(id: &FamilyId) -> Self {
+        Value::Text(Some(id.0.clone()))
+    }
+}
+impl From<&Jti> for Value {
+    fn from(id: &Jti) -> Self {
+        Value::Text(Some(id.0.clone()))
+    }
+}
+impl From<&Kid> for Value {
+    fn from(id: &Kid) -> Self {
+        Value::Text(Some(id.0.clone()))
     }
 }

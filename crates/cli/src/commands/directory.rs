@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use gatehouse_app::directory::OrganizationRequest;
-use gatehouse_domain::{OrgRole, password};
+use gatehouse_domain::{OrgRole, OrganizationId, TeamId, password};
 use serde_json::json;
 
 use super::context::{CliError, CliResult, Context};
@@ -36,7 +36,7 @@ pub async fn org(global: &Global, command: OrgCommand) -> CliResult {
             let owner = context.user(&owner).await?;
             let request = OrganizationRequest { name, api_limit: Some(api_limit), ..Default::default() };
             let org = context.app.create_organization_for(owner.id, request).await?;
-            context.print_id("id", org.id);
+            context.print_id("id", org.id.0);
         }
     }
     Ok(())
@@ -46,8 +46,8 @@ pub async fn team(global: &Global, command: TeamCommand) -> CliResult {
     let context = Context::open(global, None, None).await?;
     match command {
         TeamCommand::Create { org, name } => {
-            let team = context.app.create_team_in(org, &name).await?;
-            context.print_id("id", team.id);
+            let team = context.app.create_team_in(OrganizationId(org), &name).await?;
+            context.print_id("id", team.id.0);
         }
     }
     Ok(())
@@ -59,9 +59,9 @@ pub async fn member(global: &Global, command: MemberCommand) -> CliResult {
         MemberCommand::Add { org, team, user, role } => {
             let user = context.user(&user).await?;
             if let Some(team) = team {
-                context.app.add_team_member(team, user.id).await?;
+                context.app.add_team_member(TeamId(team), user.id).await?;
             } else if let Some(org) = org {
-                context.app.set_organization_role(org, user.id, OrgRole::parse(&role)?).await?;
+                context.app.set_organization_role(OrganizationId(org), user.id, OrgRole::parse(&role)?).await?;
             } else {
                 return Err(CliError("name an organization (--org) or a team (--team)".into()));
             }

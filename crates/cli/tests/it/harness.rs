@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gatehouse::server::{self, Running};
 use gatehouse_domain::identity::NewUser;
-use gatehouse_domain::{MockClock, NewApiTokenRequest, OrgRole, Timestamp, UserId};
+use gatehouse_domain::{OrganizationId, TeamId, MockClock, NewApiTokenRequest, OrgRole, Timestamp, UserId};
 use gatehouse_app::Settings as ServerConfig;
 use gatehouse_store::{DynStore, NewOrganization};
 use reqwest::{Method, RequestBuilder, Response};
@@ -107,16 +107,16 @@ impl TestServer {
         TestUser { id: user.id }
     }
 
-    pub async fn org(&self, owner: &TestUser, name: &str) -> i64 {
+    pub async fn org(&self, owner: &TestUser, name: &str) -> OrganizationId {
         let new = NewOrganization { name: name.into(), zone: ZONE.into(), api_limit: 60, timezone: "UTC".into(), country: None };
         self.store.create_organization(&new, owner.id, self.clock.now_ts()).await.expect("create org").id
     }
 
-    pub async fn join(&self, org: i64, user: &TestUser, role: OrgRole) {
+    pub async fn join(&self, org: OrganizationId, user: &TestUser, role: OrgRole) {
         self.store.set_organization_role(org, user.id, role).await.expect("join");
     }
 
-    pub async fn team(&self, org: i64, name: &str) -> i64 {
+    pub async fn team(&self, org: OrganizationId, name: &str) -> TeamId {
         self.store.create_team(org, name, self.clock.now_ts()).await.expect("create team").id
     }
 

@@ -28,7 +28,7 @@ async fn users_list_only_their_own_organizations() {
     let (status, body) = json(server.get(&format!("/api/v2/organizations/{acme}"), &token).send().await.unwrap()).await;
     assert_eq!(status, 200);
     let org = &body["organization"];
-    assert_eq!(org["id"], acme);
+    assert_eq!(org["id"], acme.0);
     assert_eq!(org["zone"], crate::harness::ZONE);
     assert_eq!(org["license"]["apiLimit"], 60);
     assert!(org["teams"].is_array());
@@ -128,7 +128,7 @@ async fn only_platform_administrators_create_organizations() {
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["organization"]["license"]["apiLimit"], 240);
     let id = created["organization"]["id"].as_i64().unwrap();
-    assert_eq!(server.store.organization_role(id, root.id).await.unwrap(), Some(OrgRole::Owner));
+    assert_eq!(server.store.organization_role(gatehouse_domain::OrganizationId(id), root.id).await.unwrap(), Some(OrgRole::Owner));
     let (status, error) = json(server.request(Method::POST, "/api/v2/organizations", &token).json(&object!({ "name": "  " })).send().await.unwrap()).await;
     assert_make_error(status, &error, 400, "IM005");
 }

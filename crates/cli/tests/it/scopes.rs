@@ -87,7 +87,7 @@ async fn platform_administrators_use_admin_resources_with_admin_scopes_only() {
     let ada_org = server.org(&crate::harness::TestUser { id: gatehouse_domain::UserId(2) }, "Ada's").await;
     let (status, body) = json(server.get("/api/v2/admin/organizations", &scoped).send().await.unwrap()).await;
     assert_eq!(status, 200);
-    assert_eq!(body["organizations"][0]["id"], ada_org, "admins see organizations they do not belong to");
+    assert_eq!(body["organizations"][0]["id"], ada_org.0, "admins see organizations they do not belong to");
     let (status, body) = json(server.get("/api/v2/admin/system", &scoped).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(body["system"]["zone"], crate::harness::ZONE);

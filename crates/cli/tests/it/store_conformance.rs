@@ -5,7 +5,7 @@ use gatehouse_domain::api_token::TokenLabel;
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::oauth::client::approve;
 use gatehouse_domain::oauth::{ClientId, ClientStatus, NewClient, OAuthClient, OpaqueSecret, RefreshToken, TokenFamily};
-use gatehouse_domain::{ApiToken, ApiTokenSecret, NewApiTokenRequest, OrgRole, Page, ScopeSet, SortDir, SortKey, Timestamp, UserId};
+use gatehouse_domain::{FamilyId, GrantId, ApiToken, ApiTokenSecret, NewApiTokenRequest, OrgRole, Page, ScopeSet, SortDir, SortKey, Timestamp, UserId};
 use crate::harness::issue_api_token;
 use gatehouse_store::{Revoked, StoreError};
 
@@ -135,11 +135,11 @@ async fn approved_client(server: &TestServer, owner: UserId) -> OAuthClient {
     client
 }
 
-fn family(id: &str, client: &OAuthClient, user: UserId, grant: Option<i64>) -> TokenFamily {
+fn family(id: &str, client: &OAuthClient, user: UserId, grant: Option<GrantId>) -> TokenFamily {
     TokenFamily { id: id.into(), client_id: client.id.clone(), user_id: Some(user), grant_id: grant, created: START, revoked_at: None }
 }
 
-fn refresh(family: &TokenFamily, grant: i64) -> RefreshToken {
+fn refresh(family: &TokenFamily, grant: GrantId) -> RefreshToken {
     RefreshToken {
         hash: OpaqueSecret::generate(&gatehouse_domain::OsRandom).hash(),
         family_id: family.id.clone(),
@@ -176,9 +176,9 @@ async fn rejecting_a_client_clears_its_secret_and_revokes_its_families_at_once()
     assert_eq!(rejected.secret_hash, None);
     let stored = server.store.oauth_client(&client.id).await.unwrap().expect("still stored");
     assert_eq!((stored.status, stored.secret_hash), (ClientStatus::Rejected, None));
-    assert_eq!(server.store.family("fam-live").await.unwrap().expect("family").revoked_at, Some(later));
+    assert_eq!(server.store.family(&"fam-live".into()).await.unwrap().expect("family").revoked_at, Some(later));
     assert_eq!(server.store.refresh_token_by_hash(&token.hash).await.unwrap().expect("token").revoked_at, Some(later));
-    assert!(!server.store.access_token_live("fam-live", "any-jti").await.unwrap());
+    assert!(!server.store.access_token_live(&"fam-live".into(), &"any-jti".into()).await.unwrap());
     let events: Vec<Revoked> = server.store.revocations_after(head, 10).await.unwrap().into_iter().map(|e| e.revoked).collect();
     assert_eq!(events, [Revoked::Client(client.id.clone())]);
 
@@ -196,9 +196,9 @@ async fn oauth_revocations_reach_the_feed_as_what_they_revoke() {
     server.store.insert_family(&family("fam-b", &client, ada.id, Some(grant.id))).await.unwrap();
     let head = server.store.last_revocation_id().await.unwrap();
 
-    assert!(server.store.revoke_family("fam-a", START).await.unwrap());
-    server.store.revoke_access_token("jti-1", START.plus_secs(60), START).await.unwrap();
-    assert_eq!(server.store.revoke_grant(ada.id, &client.id, START).await.unwrap(), Some(vec!["fam-b".to_string()]));
+    assert!(server.store.revoke_family(&"fam-a".into(), START).await.unwrap());
+    server.store.revoke_access_token(&"jti-1".into(), START.plus_secs(60), START).await.unwrap();
+    assert_eq!(server.store.revoke_grant(ada.id, &client.id, START).await.unwrap(), Some(vec![FamilyId::from("fam-b")]));
     assert_eq!(server.store.revoke_client_families(&client.id, START).await.unwrap(), 0);
 
     let events: Vec<Revoked> = server.store.revocations_after(head, 10).await.unwrap().into_iter().map(|e| e.revoked).collect();
@@ -246,6 +246,6 @@ async fn bulk_inserts_store_every_row_as_given() {
     server.store.insert_families_bulk(&families).await.unwrap();
     server.store.insert_refresh_tokens_bulk(&refresh_tokens).await.unwrap();
     let last = server.store.refresh_token_by_hash(&refresh_tokens[1199].hash).await.unwrap().expect("stored");
-    assert_eq!(last.family_id, "fam-1199");
-    assert!(server.store.access_token_live("fam-1199", "jti").await.unwrap());
+    assert_eq!(last.family_id.as_str(), "fam-1199");
+    assert!(server.store.access_token_live(&"fam-1199".into(), &"jti".into()).await.unwrap());
 }

@@ -2,6 +2,7 @@
 
 use crate::api_token::TokenHash;
 use crate::identity::UserId;
+use crate::ids::{FamilyId, GrantId, Kid, OrganizationId};
 use crate::scope::ScopeSet;
 use crate::time::Timestamp;
 
@@ -11,10 +12,10 @@ use super::pkce::CodeChallenge;
 /// What a user consented to: a client, scopes, and the organization the access applies to.
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub id: i64,
+    pub id: GrantId,
     pub user_id: UserId,
     pub client_id: ClientId,
-    pub organization_id: Option<i64>,
+    pub organization_id: Option<OrganizationId>,
     pub scopes: ScopeSet,
     pub created: Timestamp,
     pub last_used: Option<Timestamp>,
@@ -44,10 +45,10 @@ pub fn needs_consent(remembered: Option<&Grant>, requested: ScopeSet, prompt: Pr
 /// Revoking the family revokes its refresh tokens and makes its access tokens fail at once.
 #[derive(Debug, Clone)]
 pub struct TokenFamily {
-    pub id: String,
+    pub id: FamilyId,
     pub client_id: ClientId,
     pub user_id: Option<UserId>,
-    pub grant_id: Option<i64>,
+    pub grant_id: Option<GrantId>,
     pub created: Timestamp,
     pub revoked_at: Option<Timestamp>,
 }
@@ -57,11 +58,11 @@ pub struct AuthorizationCode {
     pub hash: TokenHash,
     pub client_id: ClientId,
     pub user_id: UserId,
-    pub grant_id: i64,
-    pub family_id: String,
+    pub grant_id: GrantId,
+    pub family_id: FamilyId,
     pub redirect_uri: RedirectUri,
     pub scopes: ScopeSet,
-    pub organization_id: Option<i64>,
+    pub organization_id: Option<OrganizationId>,
     pub challenge: CodeChallenge,
     pub nonce: Option<String>,
     pub auth_time: Timestamp,
@@ -79,15 +80,15 @@ impl AuthorizationCode {
 #[derive(Debug, Clone)]
 pub struct RefreshToken {
     pub hash: TokenHash,
-    pub family_id: String,
+    pub family_id: FamilyId,
     /// The token this one replaced, if any.
     pub parent_hash: Option<TokenHash>,
     pub client_id: ClientId,
     pub user_id: UserId,
-    pub grant_id: i64,
+    pub grant_id: GrantId,
     /// RFC 6749 §6: every rotation keeps the original scope, whatever narrower scope an access token got.
     pub scopes: ScopeSet,
-    pub organization_id: Option<i64>,
+    pub organization_id: Option<OrganizationId>,
     pub auth_time: Timestamp,
     pub created: Timestamp,
     pub expires_at: Timestamp,
@@ -136,7 +137,7 @@ pub struct BrowserSession {
 /// trusted) until `retire_at`.
 #[derive(Clone)]
 pub struct SigningKeyRecord {
-    pub kid: String,
+    pub kid: Kid,
     pub private_pkcs8: Vec<u8>,
     pub created: Timestamp,
     pub retire_at: Option<Timestamp>,
@@ -159,7 +160,7 @@ mod tests {
             parent_hash: None,
             client_id: ClientId::from_stored("c".into()),
             user_id: UserId(1),
-            grant_id: 1,
+            grant_id: crate::ids::GrantId(1),
             scopes: ScopeSet::EMPTY,
             organization_id: None,
             auth_time: Timestamp::from_millis(0),
@@ -183,10 +184,10 @@ mod tests {
         let read = ScopeSet::parse_names(["teams:read"]).unwrap();
         let both = ScopeSet::parse_names(["teams:read", "teams:write"]).unwrap();
         let grant = Grant {
-            id: 1,
+            id: crate::ids::GrantId(1),
             user_id: UserId(1),
             client_id: ClientId::from_stored("c".into()),
-            organization_id: Some(1),
+            organization_id: Some(crate::ids::OrganizationId(1)),
             scopes: read,
             created: Timestamp::from_millis(0),
             last_used: None,

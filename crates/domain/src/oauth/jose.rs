@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::ids::{FamilyId, Jti, Kid, OrganizationId};
 use crate::time::Timestamp;
 
 use super::grant::SigningKeyRecord;
@@ -90,7 +91,7 @@ pub fn generate_signing_key_for(algorithm: SigningAlgorithm, now: Timestamp) -> 
         }
     };
     let public = PublicJwk::of_pkcs8(&private_pkcs8)?;
-    Ok(SigningKeyRecord { kid: public.thumbprint(), private_pkcs8, created: now, retire_at: None })
+    Ok(SigningKeyRecord { kid: Kid(public.thumbprint()), private_pkcs8, created: now, retire_at: None })
 }
 
 /// The public half of a stored key, as JWK members (RFC 7517, RFC 7518 §6).
@@ -151,7 +152,7 @@ impl PublicJwk {
         }
     }
 
-    fn to_jwk(&self, kid: &str) -> serde_json::Value {
+    fn to_jwk(&self, kid: &Kid) -> serde_json::Value {
         match self {
             Self::Rsa { n, e } => serde_json::json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e }),
             Self::Ec { x, y } => {
@@ -162,7 +163,7 @@ impl PublicJwk {
 }
 
 struct LoadedKey {
-    kid: String,
+    kid: Kid,
     public: PublicJwk,
     algorithm: SigningAlgorithm,
     encoding: EncodingKey,
@@ -227,7 +228,7 @@ impl KeyRing {
         let key = self.signing_key(algorithm).ok_or(JoseError::NoKey)?;
         let mut header = Header::new(algorithm.jwa());
         header.typ = Some(typ.to_string());
-        header.kid = Some(key.kid.clone());
+        header.kid = Some(key.kid.0.clone());
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| JoseError::Signing(e.to_string()))
     }
 
@@ -253,7 +254,7 @@ impl KeyRing {
             return Err(JoseError::Invalid("wrong typ"));
         }
         let kid = header.kid.ok_or(JoseError::Invalid("no kid"))?;
-        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(JoseError::Invalid("unknown kid"))?;
+        let key = self.keys.iter().find(|k| k.kid.0 == kid).ok_or(JoseError::Invalid("unknown kid"))?;
         // The key decides the algorithm, never the token: a header naming another one is refused (RFC 8725
         // §3.1), so no token can make a key be used with an algorithm it was not made for.
         if header.alg != key.algorithm.jwa() {
@@ -312,14 +313,14 @@ pub struct AccessTokenClaims {
     pub scope: String,
     pub exp: i64,
     pub iat: i64,
-    pub jti: String,
+    pub jti: Jti,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub auth_time: Option<i64>,
     /// The organization the user chose at consent; the API limits the token to it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrganizationId>,
     /// The token family; revoking the family makes this token fail at once.
-    pub fam: String,
+    pub fam: FamilyId,
 }
 
 impl Expiring for AccessTokenClaims {
@@ -378,7 +379,7 @@ mod tests {
             iat: 0,
             jti: "j".into(),
             auth_time: None,
-            org_id: Some(1),
+            org_id: Some(OrganizationId(1)),
             fam: "f".into(),
         }
     }
@@ -390,7 +391,7 @@ mod tests {
         let token = ring.sign(ACCESS_TOKEN_TYP, &claims(100)).unwrap();
         let now = Timestamp::from_millis(99_000);
         let back: AccessTokenClaims = ring.verify(&token, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now).unwrap();
-        assert_eq!(back.org_id, Some(1));
+        assert_eq!(back.org_id, Some(OrganizationId(1)));
         assert!(ring.verify::<AccessTokenClaims>(&token, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), Timestamp::from_millis(100_000)).is_err());
         assert!(ring.verify::<AccessTokenClaims>(&token, ACCESS_TOKEN_TYP, "https://other", Some("zone"), now).is_err());
         assert!(ring.verify::<AccessTokenClaims>(&token, ACCESS_TOKEN_TYP, "https://issuer", Some("other"), now).is_err());
@@ -427,7 +428,7 @@ mod tests {
         assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::ES256, Some(ec.kid.as_str())));
         let now = Timestamp::from_millis(0);
         let back: AccessTokenClaims = ring.verify(&token, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now).unwrap();
-        assert_eq!(back.jti, "j");
+        assert_eq!(back.jti.as_str(), "j");
         let jwks = ring.jwks();
         let ec_jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == ec.kid.as_str()).unwrap();
         assert_eq!((ec_jwk["kty"].as_str(), ec_jwk["crv"].as_str(), ec_jwk["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
@@ -451,7 +452,7 @@ mod tests {
         let now = Timestamp::from_millis(0);
         assert!(ring.verify::<AccessTokenClaims>(&swapped, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now).is_err());
         // And an RS256 header over the EC key's kid.
-        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{}"}}"#, ring.kids().iter().find(|k| **k != rsa.kid).unwrap()));
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{}"}}"#, ring.kids().iter().find(|k| **k != rsa.kid.as_str()).unwrap()));
         let mislabelled = format!("{header}.{}.{}", parts[1], parts[2]);
         let refused = ring.verify::<AccessTokenClaims>(&mislabelled, ACCESS_TOKEN_TYP, "https://issuer", Some("zone"), now);
         assert!(matches!(refused, Err(JoseError::Invalid("algorithm does not match the key"))), "{:?}", refused.err());

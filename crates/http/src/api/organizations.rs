@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use gatehouse_app::directory::{OrganizationChanges, OrganizationRequest};
+use gatehouse_domain::OrganizationId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,7 +21,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: MakeQuer
 }
 
 pub async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {
-    let (org, teams) = state.app.organization_detail(&caller, path_id(&id, "organization")?).await?;
+    let (org, teams) = state.app.organization_detail(&caller, OrganizationId(path_id(&id, "organization")?)).await?;
     let mut body = views::organization(&org);
     body["teams"] = teams.iter().map(|team| json!({ "id": team.id, "name": team.name })).collect();
     Ok(Json(json!({ "organization": query.select(body) })))
@@ -79,11 +80,11 @@ pub async fn update(
         country: body.country,
         api_limit: body.license.and_then(|license| license.api_limit),
     };
-    let org = state.app.update_organization(&caller, path_id(&id, "organization")?, changes).await?;
+    let org = state.app.update_organization(&caller, OrganizationId(path_id(&id, "organization")?), changes).await?;
     Ok(Json(json!({ "organization": views::organization(&org) })))
 }
 
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {
-    let id = state.app.delete_organization(&caller, path_id(&id, "organization")?, query.is_true("confirmed")).await?;
+    let id = state.app.delete_organization(&caller, OrganizationId(path_id(&id, "organization")?), query.is_true("confirmed")).await?;
     Ok(Json(json!({ "organization": id })))
 }

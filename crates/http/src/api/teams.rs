@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use gatehouse_domain::{OrganizationId, TeamId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,13 +15,13 @@ use crate::state::AppState;
 pub async fn list(State(state): State<AppState>, caller: Caller, query: MakeQuery) -> ApiResult<Json<Value>> {
     let org_id = query.required_id("organizationId")?;
     let page = query.page()?;
-    let teams = state.app.teams_of(&caller, org_id, page).await?;
+    let teams = state.app.teams_of(&caller, OrganizationId(org_id), page).await?;
     let listed: Vec<Value> = teams.iter().map(|team| query.select(views::team(team))).collect();
     Ok(Json(json!({ "teams": listed, "pg": page_echo(page) })))
 }
 
 pub async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {
-    let (team, _) = state.app.visible_team(&caller, path_id(&id, "team")?).await?;
+    let (team, _) = state.app.visible_team(&caller, TeamId(path_id(&id, "team")?)).await?;
     Ok(Json(json!({ "team": query.select(views::team(&team)) })))
 }
 
@@ -32,11 +33,11 @@ pub struct CreateBody {
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, MakeJson(body): MakeJson<CreateBody>) -> ApiResult<Json<Value>> {
-    let team = state.app.create_team(&caller, body.organization_id, &body.name).await?;
+    let team = state.app.create_team(&caller, OrganizationId(body.organization_id), &body.name).await?;
     Ok(Json(json!({ "team": views::team(&team) })))
 }
 
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {
-    let id = state.app.delete_team(&caller, path_id(&id, "team")?, query.is_true("confirmed")).await?;
+    let id = state.app.delete_team(&caller, TeamId(path_id(&id, "team")?), query.is_true("confirmed")).await?;
     Ok(Json(json!({ "team": id })))
 }

@@ -254,7 +254,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
         Some("deny") => return error_for(&state, &request, "access_denied", "The user denied access.", true),
         _ => return pages::error(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
-    let chosen = form.get("organizationId").ok().flatten().and_then(|v| v.parse::<i64>().ok());
+    let chosen = form.get("organizationId").ok().flatten().and_then(|v| v.parse::<i64>().ok()).map(gatehouse_domain::OrganizationId);
     match state.app.consent(&request, &session, chosen).await {
         Err(error) => internal(&error),
         Ok(ConsentOutcome::AccountGone) => pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists."),

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use gatehouse_domain::{Organization, ScopeSet};
+use gatehouse_domain::{Organization, OrganizationId, ScopeSet};
 
 /// The escaper askama applies to every value in a `.html` template (configured in `crates/http/askama.toml`).
 /// It writes the five named entities the pages have always used, rather than askama's numeric ones
@@ -77,7 +77,7 @@ struct ScopeLine {
 }
 
 struct OrganizationChoice<'a> {
-    id: i64,
+    id: OrganizationId,
     name: &'a str,
     selected: bool,
 }
@@ -125,7 +125,7 @@ pub struct ConsentView<'a> {
     pub user_email: &'a str,
     pub scopes: ScopeSet,
     pub organizations: &'a [Organization],
-    pub selected: Option<i64>,
+    pub selected: Option<OrganizationId>,
     pub message: Option<&'a str>,
 }
 
@@ -174,7 +174,7 @@ mod tests {
 
     fn organization(id: i64, name: &str) -> Organization {
         Organization {
-            id,
+            id: OrganizationId(id),
             name: name.to_string(),
             zone: "eu1.make.com".to_string(),
             api_limit: 60,
@@ -221,7 +221,7 @@ mod tests {
             user_email: "ada@example.com",
             scopes: ScopeSet::all_api_scopes(),
             organizations: &organizations,
-            selected: Some(9),
+            selected: Some(OrganizationId(9)),
             message: None,
         };
         let page = html(consent(StatusCode::OK, &view)).await;

@@ -39,7 +39,7 @@ async fn code_flow_with_pkce_gives_a_confidential_client_working_tokens_rfc6749_
         assert!(!claims[claim].is_null(), "{claim} in {claims}");
     }
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300, "expires_in tells the truth");
-    assert_eq!(claims["org_id"], world.org);
+    assert_eq!(claims["org_id"], world.org.0);
     assert!(body["refresh_token"].is_string());
     let id_token = claims_of(body["id_token"].as_str().unwrap());
     assert_eq!(id_token["nonce"], "n-0S6_WzA2Mj");

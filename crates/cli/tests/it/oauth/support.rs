@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_domain::OrganizationId;
 use gatehouse_domain::identity::NewUser;
 use gatehouse_domain::oauth::NewClient;
 use gatehouse_domain::oauth::authorize::RawParams;
@@ -28,8 +29,8 @@ pub(crate) struct World {
     pub(crate) server: TestServer,
     pub(crate) email: String,
     pub(crate) user: UserId,
-    pub(crate) org: i64,
-    pub(crate) other_org: i64,
+    pub(crate) org: OrganizationId,
+    pub(crate) other_org: OrganizationId,
     pub(crate) confidential: Client,
     pub(crate) public: Client,
 }
@@ -146,7 +147,7 @@ impl<'a> Browser<'a> {
         self.post("/oauth/v2/authorize/login", body, &[]).await
     }
 
-    pub(crate) async fn consent(&mut self, page: &str, org: i64, decision: &str) -> (u16, String, Option<String>) {
+    pub(crate) async fn consent(&mut self, page: &str, org: OrganizationId, decision: &str) -> (u16, String, Option<String>) {
         let body = form(&[
             ("csrf", &hidden(page, "csrf")),
             ("request", &hidden(page, "request")),
@@ -157,7 +158,7 @@ impl<'a> Browser<'a> {
     }
 
     /// The whole browser side: login (if asked), consent (if asked) for `org`; returns the redirect.
-    pub(crate) async fn authorize(&mut self, url: &str, org: i64) -> String {
+    pub(crate) async fn authorize(&mut self, url: &str, org: OrganizationId) -> String {
         let (mut status, mut page, mut location) = self.get(url).await;
         if status == 200 && page.contains("name=\"password\"") {
             (status, page, location) = self.login(&page, PASSWORD).await;

@@ -16,7 +16,7 @@ async fn an_oauth_bearer_sees_only_the_organization_chosen_at_consent() {
     let access = body["access_token"].as_str().unwrap();
     let (_, listed) = api(&world, "/api/v2/organizations", access).await;
     let ids: Vec<i64> = listed["organizations"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, vec![world.org]);
+    assert_eq!(ids, vec![world.org.0]);
     let (status, _) = api(&world, &format!("/api/v2/organizations/{}", world.other_org), access).await;
     assert_eq!(status, 404);
     let (status, _) = api(&world, &format!("/api/v2/teams?organizationId={}", world.other_org), access).await;
@@ -142,7 +142,7 @@ async fn revoking_an_authorized_app_stops_its_tokens_at_once() {
     assert_eq!(status, 200);
     let app = &apps["authorizedApps"][0];
     assert_eq!(app["clientId"], world.confidential.id.as_str());
-    assert_eq!(app["organizationId"], world.org);
+    assert_eq!(app["organizationId"], world.org.0);
     assert_eq!(app["scope"], serde_json::json!(["user:read"]));
     assert!(app["lastUsed"].is_string());
     let path = format!("/api/v2/users/me/authorized-apps/{}", world.confidential.id);
