@@ -10,6 +10,7 @@ pub mod identity;
 pub mod oauth;
 pub mod page;
 pub mod password;
+pub mod policy;
 pub mod random;
 pub mod scope;
 pub mod time;
