@@ -161,6 +161,11 @@ impl Policy {
         Self::from_toml(MAKE_DEFAULT_TOML)
     }
 
+    /// No rules: every request is denied.
+    pub fn deny_all() -> Self {
+        Policy { rules: Vec::new(), root: Node::default() }
+    }
+
     pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
         let file: PolicyFile = toml::from_str(text)
             .map_err(|error| PolicyError { rule: None, reason: format!("not a route policy: {}", error.message()) })?;

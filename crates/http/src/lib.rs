@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod credentials;
 pub mod error;
 pub mod extract;
+pub mod forward_auth;
 pub mod oauth;
 pub mod rendered;
 pub mod revocation;
