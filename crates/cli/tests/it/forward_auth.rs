@@ -233,3 +233,35 @@ async fn labels_outside_visible_ascii_are_percent_encoded() {
         nginx(&server, "GET", "/api/v2/scenarios").header("authorization", format!("Token {}", secret.reveal())).send().await.unwrap();
     assert_eq!(header(response.headers(), "x-gatehouse-token-label"), "Z%C3%BCrich 100%25");
 }
+
+#[test]
+fn policy_check_names_the_deciding_rule_and_exits_1_when_denied() {
+    let bin = env!("CARGO_BIN_EXE_gatehouse");
+    let allowed = std::process::Command::new(bin).args(["policy", "check", "GET", "/api/v2/scenarios/12?x=1"]).output().unwrap();
+    assert!(allowed.status.success());
+    let text = String::from_utf8(allowed.stdout).unwrap();
+    assert!(text.contains("GET /api/v2/scenarios/{scenarioId}") && text.contains("scenarios:read"), "{text}");
+    assert!(text.contains("scenarioId = 12"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.toml");
+    std::fs::write(&file, "[rules]\n\"* /reports/{*rest}\" = [\"datastores:read\"]\n").unwrap();
+    let json = std::process::Command::new(bin)
+        .args(["--json", "policy", "check", file.to_str().unwrap(), "DELETE", "/reports/2024/q1"])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(body["rule"], "* /reports/{*rest}");
+    assert_eq!(body["scopes"], serde_json::json!(["datastores:read"]));
+    assert_eq!(body["parameters"]["rest"], "2024/q1");
+
+    let denied = std::process::Command::new(bin).args(["policy", "check", "GET", "/internal"]).output().unwrap();
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("no rule of the policy matches GET /internal"));
+
+    std::fs::write(&file, "[rules]\n\"GET /a\" = [\"scenario:read\"]\n").unwrap();
+    let invalid = std::process::Command::new(bin).args(["policy", "check", file.to_str().unwrap(), "GET", "/a"]).output().unwrap();
+    assert!(!invalid.status.success());
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("rule \"GET /a\": unknown scope \"scenario:read\""));
+}
