@@ -50,7 +50,7 @@ async fn check(State(state): State<AppState>, request: Request) -> Response {
     // Only the head is kept: the body is not `Sync`, and is never read.
     let (parts, _) = request.into_parts();
     match decide(&state, &parts).await {
-        Ok(caller) => identity(&caller),
+        Ok(caller) => identity(&state, &caller),
         Err(error) => error.into_response(),
     }
 }
@@ -104,13 +104,12 @@ fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// 200 with who is calling. Every header is always present, empty when it does not apply, so that a
 /// proxy copying them onto the upstream request replaces any the client sent itself.
-fn identity(caller: &Caller) -> Response {
+fn identity(state: &AppState, caller: &Caller) -> Response {
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
     headers.insert(USER, HeaderValue::from(caller.user_id.0));
     headers.insert(AUTH, HeaderValue::from_static(caller.method.auth_used()));
-    let scopes = HeaderValue::from_str(&caller.scopes.to_space_delimited()).unwrap_or(HeaderValue::from_static(""));
-    headers.insert(SCOPES, scopes);
+    headers.insert(SCOPES, state.scope_headers.for_scopes(caller.scopes));
     let client = match &caller.method {
         AuthMethod::OAuth { token } => HeaderValue::from_str(&token.claims.client_id).ok(),
         AuthMethod::ApiToken { .. } | AuthMethod::Operator => None,
@@ -121,10 +120,16 @@ fn identity(caller: &Caller) -> Response {
         OrganizationLimit::Any | OrganizationLimit::Nothing => HeaderValue::from_static(""),
     };
     headers.insert(ORGANIZATION, organization);
-    let label = caller
-        .api_token
-        .as_ref()
-        .and_then(|token| HeaderValue::from_str(&utf8_percent_encode(token.label.as_str(), LABEL_ESCAPES).to_string()).ok());
+    let label = caller.api_token.as_ref().and_then(|token| label_value(token.label.as_str()));
     headers.insert(TOKEN_LABEL, label.unwrap_or(HeaderValue::from_static("")));
     response
+}
+
+fn label_value(label: &str) -> Option<HeaderValue> {
+    let plain = label.bytes().all(|byte| (b' '..=b'~').contains(&byte) && !matches!(byte, b'%' | b'"' | b'\\'));
+    if plain {
+        // Most labels ("ci", "backup job"): no encoding, no intermediate string.
+        return HeaderValue::from_str(label).ok();
+    }
+    HeaderValue::from_str(&utf8_percent_encode(label, LABEL_ESCAPES).to_string()).ok()
 }

@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod rendered;
 pub mod revocation;
 pub mod routes;
+pub mod scope_header;
 pub mod state;
 
 pub use routes::router;
