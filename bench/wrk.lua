@@ -6,6 +6,8 @@
 --   BENCH_TOKENS        a file of credentials, one a line: requests cycle through them, each wrk thread
 --                       starting at its own offset, with Authorization: BENCH_AUTH_SCHEME <credential>
 --   BENCH_AUTH_SCHEME   Token (default) or Bearer
+--   BENCH_ORIGINAL_METHOD, BENCH_ORIGINAL_URI
+--                       sent as X-Original-Method / X-Original-URI: a forward-auth check as nginx asks it
 --   BENCH_TOKEN_IN      header (default), or body: each credential replaces %TOKEN% in BENCH_BODY instead
 --   BENCH_SINGLE_USE    1: credentials are single-use (refresh tokens). Each of the BENCH_THREADS threads
 --                       takes its own slice of the file and walks it once; a thread that runs out sends its
@@ -33,6 +35,10 @@ function init(args)
   if content_type then headers["Content-Type"] = content_type end
   local auth = os.getenv("BENCH_AUTH")
   if auth then headers["Authorization"] = auth end
+  local original_method = os.getenv("BENCH_ORIGINAL_METHOD")
+  if original_method then headers["X-Original-Method"] = original_method end
+  local original_uri = os.getenv("BENCH_ORIGINAL_URI")
+  if original_uri then headers["X-Original-URI"] = original_uri end
 
   non2xx = 0
   prepared = {}

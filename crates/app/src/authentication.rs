@@ -69,6 +69,7 @@ impl App {
             in_this_zone: token.zone == self.settings.zone,
             expires_at: token.expires_at,
             is_admin,
+            label: token.label.clone(),
             usage: Arc::default(),
             verified_at: now,
         }

@@ -42,6 +42,8 @@ pub struct VerifiedApiToken {
     pub in_this_zone: bool,
     pub expires_at: Option<Timestamp>,
     pub is_admin: bool,
+    /// Forward-auth hands it to the upstream (`X-Gatehouse-Token-Label`); a label never changes.
+    pub label: gatehouse_domain::TokenLabel,
     /// Where requests note their use, without a lock (see `usage`).
     pub usage: Arc<UsageCell>,
     pub verified_at: Timestamp,

@@ -17,6 +17,7 @@ pub mod caches;
 pub mod clients;
 pub mod directory;
 pub mod error;
+pub mod forward_auth;
 pub mod grants;
 pub mod invalidation;
 pub mod issue;

@@ -55,6 +55,9 @@ pub enum Command {
     /// Manage the OAuth signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect the forward-auth route policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
     Migrate {
         /// Source store URL.
@@ -161,6 +164,20 @@ pub struct ServeArgs {
     /// several (default: loopback only).
     #[arg(long = "trusted-proxy", env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// The forward-auth route policy, a TOML file of "METHOD /path" = [scopes] rules (default: Make's own
+    /// endpoint → scope table for /api/v2).
+    #[arg(long, env = "GATEHOUSE_POLICY")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Explain which rule decides a request and what it requires: `policy check [FILE] METHOD PATH`.
+    /// Without FILE, the config file's `policy`, else Make's built-in table.
+    Check {
+        #[arg(num_args = 2..=3, required = true, value_names = ["FILE", "METHOD", "PATH"])]
+        words: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use gatehouse_domain::policy::Policy;
 use gatehouse_http::client_address::TrustedProxies;
 use serde::Deserialize;
 
@@ -31,6 +32,8 @@ pub struct FileConfig {
     /// Proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` headers are believed.
     /// Default: loopback only.
     pub trusted_proxies: Option<Vec<String>>,
+    /// The forward-auth route policy (TOML). Default: Make's own endpoint → scope table.
+    pub policy: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,8 @@ pub enum ConfigError {
     Issuer(String),
     #[error("invalid trusted proxy: {0}")]
     TrustedProxy(String),
+    #[error("invalid route policy {path}: {reason}")]
+    Policy { path: String, reason: String },
     #[error("invalid OAuth setting: {0}")]
     OAuth(&'static str),
 }
@@ -74,6 +79,17 @@ pub fn resolve_trusted_proxies(flags: Vec<String>, file: &FileConfig) -> Result<
         flags.iter().flat_map(|flag| flag.split(',')).map(str::trim).filter(|entry| !entry.is_empty()).map(String::from).collect()
     };
     TrustedProxies::parse(&entries).map_err(ConfigError::TrustedProxy)
+}
+
+/// The forward-auth route policy: the flag over the file over Make's table. Read and validated before
+/// anything starts, so a typo in a rule stops `serve` instead of denying (or allowing) in production.
+pub fn resolve_policy(flag: Option<&Path>, file: &FileConfig) -> Result<Policy, ConfigError> {
+    let Some(path) = flag.or(file.policy.as_deref()) else {
+        return Policy::make_default().map_err(|error| ConfigError::Policy { path: "(built in)".into(), reason: error.to_string() });
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Policy { path: shown.clone(), reason: error.to_string() })?;
+    Policy::from_toml(&text).map_err(|error| ConfigError::Policy { path: shown, reason: error.to_string() })
 }
 
 pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {

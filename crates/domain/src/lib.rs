@@ -11,6 +11,7 @@ pub mod ids;
 pub mod oauth;
 pub mod page;
 pub mod password;
+pub mod policy;
 pub mod random;
 pub mod revocation;
 pub mod scope;

@@ -2,10 +2,12 @@
 //! application, and the [`Caller`] that handlers receive, with its `current-authorization` body.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use gatehouse_app::authentication::ApiTokenRefusal;
+use gatehouse_app::caches::VerifiedApiToken;
 use gatehouse_app::Actor;
 use gatehouse_domain::api_token::TokenFormatError;
 use gatehouse_domain::ApiTokenSecret;
@@ -21,6 +23,8 @@ pub struct Caller {
     /// The `current-authorization` body, rendered once per scope set and shared (see `rendered`);
     /// `None` past the bound of distinct sets.
     pub authorization_body: Option<Bytes>,
+    /// The verified API token behind an API-token caller (forward-auth hands its label on).
+    pub api_token: Option<Arc<VerifiedApiToken>>,
 }
 
 impl Deref for Caller {
@@ -32,9 +36,13 @@ impl Deref for Caller {
 
 /// Authenticates the request's one credential, or says in Make's words why not.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let mut api_token = None;
     let actor = match parse_authorization(headers)? {
         Presented::Token(secret) => match state.app.authenticate_api_token(&secret).await? {
-            Ok((actor, _)) => actor,
+            Ok((actor, verified)) => {
+                api_token = Some(verified);
+                actor
+            }
             Err(refusal) => return Err(api_token_refused(refusal)),
         },
         Presented::Basic { .. } => return Err(malformed()),
@@ -56,7 +64,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
         }
     };
     let authorization_body = state.rendered.for_scopes(actor.method.auth_used(), actor.scopes);
-    Ok(Caller { actor, authorization_body })
+    Ok(Caller { actor, authorization_body, api_token })
 }
 
 fn api_token_refused(refusal: ApiTokenRefusal) -> ApiError {

@@ -11,10 +11,12 @@ pub mod cookies;
 pub mod credentials;
 pub mod error;
 pub mod extract;
+pub mod forward_auth;
 pub mod oauth;
 pub mod rendered;
 pub mod revocation;
 pub mod routes;
+pub mod scope_header;
 pub mod state;
 
 pub use routes::router;

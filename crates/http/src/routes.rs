@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .merge(api)
+        .merge(crate::forward_auth::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // A request that takes longer than this (a slow body, a stuck store) is cut off, never left hanging.

@@ -21,6 +21,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
         &file,
     )?;
     let trusted_proxies = config::resolve_trusted_proxies(args.trusted_proxies, &file)?;
+    let policy = config::resolve_policy(args.policy.as_deref(), &file)?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError(format!("cannot listen on {listen}: {error}")))?;
     let bound = listener.local_addr()?;
@@ -49,7 +50,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     };
     let zone = context.app.settings.zone.clone();
     let backend = context.app.store.backend();
-    let running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies), cadence).await?;
+    let running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies).with_policy(policy), cadence).await?;
     tracing::info!(addr = %running.addr, zone = %zone, backend, "gatehouse listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");

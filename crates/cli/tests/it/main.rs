@@ -11,6 +11,7 @@ mod api_tokens;
 mod architecture;
 mod authentication;
 mod cli;
+mod forward_auth;
 mod nodes;
 mod oauth;
 mod organizations_and_teams;
