@@ -117,7 +117,7 @@ impl App {
     }
 
     /// Make's per-organization limit (`license.apiLimit` per minute), with Make's own message.
-    fn count_request(&self, org: &Organization) -> AppResult<()> {
+    pub(crate) fn count_request(&self, org: &Organization) -> AppResult<()> {
         self.organization_limits.check(org.id, org.api_limit, self.clock.now()).map_err(|exceeded| AppError::RateLimited {
             detail: "Requests limit for organization exceeded, please try again later.".into(),
             retry_after_secs: exceeded.retry_after_secs,

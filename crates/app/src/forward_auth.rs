@@ -7,8 +7,6 @@
 //! organization of their user, so no single organization's quota is theirs to spend, and forward-auth
 //! does not count them. The counting is the same in-memory counter `/api/v2` uses (`rate_limit`).
 
-use gatehouse_domain::Timestamp;
-
 use crate::actor::{Actor, OrganizationLimit};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -24,13 +22,6 @@ impl App {
             // The grant outlived its organization: nothing it reached is left.
             return Err(AppError::Forbidden("The organization this credential was granted for no longer exists.".into()));
         };
-        self.count_against(id, organization.api_limit, self.clock.now())
-    }
-
-    fn count_against(&self, organization: i64, limit: i64, now: Timestamp) -> AppResult<()> {
-        self.organization_limits.check(organization, limit, now).map_err(|exceeded| AppError::RateLimited {
-            detail: "Requests limit for organization exceeded, please try again later.".into(),
-            retry_after_secs: exceeded.retry_after_secs,
-        })
+        self.count_request(&organization)
     }
 }

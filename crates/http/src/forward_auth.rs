@@ -116,7 +116,7 @@ fn identity(state: &AppState, caller: &Caller) -> Response {
     };
     headers.insert(CLIENT, client.unwrap_or(HeaderValue::from_static("")));
     let organization = match caller.organizations {
-        OrganizationLimit::Only(id) => HeaderValue::from(id),
+        OrganizationLimit::Only(id) => HeaderValue::from(id.0),
         OrganizationLimit::Any | OrganizationLimit::Nothing => HeaderValue::from_static(""),
     };
     headers.insert(ORGANIZATION, organization);
