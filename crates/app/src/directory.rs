@@ -173,6 +173,15 @@ impl App {
         Ok(org)
     }
 
+    /// The operator sets an organization's `license.apiLimit` (the CLI). It applies from the next request
+    /// on every node, since each request reads the organization.
+    pub async fn set_api_limit(&self, id: i64, limit: i64) -> AppResult<Organization> {
+        let mut org = self.store.organization(id).await?.ok_or_else(|| AppError::not_found("The organization does not exist."))?;
+        org.api_limit = check_api_limit(limit)?;
+        self.store.update_organization(&org).await?;
+        Ok(org)
+    }
+
     /// Owners delete an organization with its teams and memberships.
     pub async fn delete_organization(&self, actor: &Actor, id: i64, confirmed: bool) -> AppResult<i64> {
         let (org, role) = self.membership(actor, id).await?;
