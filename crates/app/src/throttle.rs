@@ -38,15 +38,17 @@ pub(crate) fn account_key(email: &str) -> String {
 impl App {
     fn pair_rules(&self) -> [Rule; 3] {
         let per_minute = self.settings.limits.login_checks_per_minute.max(1);
+        // Longest first, so a refusal names the longest wait that applies.
         [
-            Rule { name: "login-pair-1m", limit: per_minute, window_millis: MINUTE },
-            Rule { name: "login-pair-15m", limit: per_minute * 2, window_millis: 15 * MINUTE },
             Rule { name: "login-pair-1h", limit: per_minute * 4, window_millis: 60 * MINUTE },
+            Rule { name: "login-pair-15m", limit: per_minute * 2, window_millis: 15 * MINUTE },
+            Rule { name: "login-pair-1m", limit: per_minute, window_millis: MINUTE },
         ]
     }
 
-    /// Counts one password check for `account` from `address`, or says how long to wait. Rungs are tried
-    /// in order and counting stops at the first refusal, so refused attempts do not lengthen the wait.
+    /// Counts one password check for `account` from `address`, or says how long to wait. Counting stops at
+    /// the first refusal: an attempt refused for one account and address never counts against the address
+    /// or the account as a whole, so an attacker's hammering lengthens only their own wait.
     pub(crate) async fn admit_login(&self, account: &str, address: IpAddr, now: Timestamp) -> AppResult<Result<LoginTicket, u64>> {
         let generation = self.store.setting(&unlock_setting(account)).await?.unwrap_or_default();
         let account = format!("{account}#{generation}");
@@ -86,4 +88,75 @@ impl App {
 pub(crate) struct LoginTicket {
     counted: Vec<(Rule, String)>,
     at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use crate::authorization::LoginOutcome;
+    use crate::testing::TestApp;
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    async fn app_with_owner() -> Arc<TestApp> {
+        let app = TestApp::new().await;
+        app.create_user("Owner", "owner@example.com", Some(PASSWORD.into()), false).await.unwrap();
+        Arc::new(app)
+    }
+
+    async fn attempt(app: &TestApp, password: &str, from: &str) -> LoginOutcome {
+        let session = app.create_session(None).await.unwrap();
+        app.sign_in(&session, "owner@example.com", password.into(), from.parse().unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_guesses_are_counted_before_the_password_check() {
+        let app = app_with_owner().await;
+        let guesses = (0..40).map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move { attempt(&app, &format!("wrong {n}"), "203.0.113.9").await })
+        });
+        for guess in guesses {
+            assert!(!matches!(guess.await.unwrap(), LoginOutcome::SignedIn(_)));
+        }
+        assert_eq!(app.password_checks.load(Ordering::Relaxed), 5, "five checks a minute for one account and address");
+        assert!(matches!(attempt(&app, PASSWORD, "198.51.100.7").await, LoginOutcome::SignedIn(_)), "the owner, elsewhere");
+    }
+
+    #[tokio::test]
+    async fn the_wait_grows_rung_by_rung() {
+        let app = app_with_owner().await;
+        for _ in 0..5 {
+            assert!(matches!(attempt(&app, "wrong", "203.0.113.9").await, LoginOutcome::Refused));
+        }
+        assert!(matches!(attempt(&app, "wrong", "203.0.113.9").await, LoginOutcome::Throttled { retry_after_secs } if retry_after_secs <= 60));
+        app.clock.advance_secs(60);
+        let mut refused = 0;
+        let retry_after_secs = loop {
+            match attempt(&app, "wrong", "203.0.113.9").await {
+                LoginOutcome::Refused => refused += 1,
+                LoginOutcome::Throttled { retry_after_secs } => break retry_after_secs,
+                LoginOutcome::SignedIn(_) => panic!("a wrong password signed in"),
+            }
+        };
+        assert!(refused < 5, "the 15-minute rung holds before the minute's: {refused}");
+        assert!(retry_after_secs > 60, "a longer wait: {retry_after_secs}");
+        assert!(matches!(attempt(&app, PASSWORD, "198.51.100.7").await, LoginOutcome::SignedIn(_)), "the owner, elsewhere");
+    }
+
+    #[tokio::test]
+    async fn a_success_is_not_a_failure_and_unlock_lifts_the_limit() {
+        let app = app_with_owner().await;
+        for _ in 0..8 {
+            assert!(matches!(attempt(&app, PASSWORD, "203.0.113.9").await, LoginOutcome::SignedIn(_)));
+        }
+        for _ in 0..5 {
+            attempt(&app, "wrong", "203.0.113.9").await;
+        }
+        assert!(matches!(attempt(&app, PASSWORD, "203.0.113.9").await, LoginOutcome::Throttled { .. }));
+        app.unlock_user("owner@example.com").await.unwrap();
+        assert!(matches!(attempt(&app, PASSWORD, "203.0.113.9").await, LoginOutcome::SignedIn(_)));
+    }
 }
