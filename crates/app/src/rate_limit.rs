@@ -85,6 +85,7 @@ pub struct RedisCounters {
     /// When a broken connection may be tried again: a monotonic instant, not the injected clock, because
     /// it paces network retries, not a rule of the domain.
     retry_at: Mutex<Option<tokio::time::Instant>>,
+    connecting: tokio::sync::Mutex<()>,
     script: redis::Script,
 }
 
@@ -108,32 +109,40 @@ impl RedisCounters {
             prefix: prefix.to_string(),
             connection: Mutex::new(None),
             retry_at: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
             script: redis::Script::new(HIT_SCRIPT),
         })
     }
 
     async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, CounterError> {
-        if let Some(connection) = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone() {
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        // One caller connects; the others wait for its outcome (bounded by the timeout) rather than each
+        // opening a connection, or counting locally while Redis is merely being connected to.
+        let _connecting = self.connecting.lock().await;
+        if let Some(connection) = self.current() {
             return Ok(connection);
         }
         let now = tokio::time::Instant::now();
-        {
-            let mut retry_at = self.retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if retry_at.is_some_and(|at| now < at) {
-                return Err(CounterError("Redis is down; retrying shortly".into()));
-            }
-            // One request per interval tries to reconnect; the others count locally meanwhile.
-            *retry_at = Some(now + RECONNECT_EVERY);
+        if self.retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some_and(|at| now < at) {
+            return Err(CounterError("Redis is down; retrying shortly".into()));
         }
         let connected = tokio::time::timeout(REDIS_TIMEOUT, self.client.get_multiplexed_async_connection()).await;
-        match connected {
+        let error = match connected {
             Ok(Ok(connection)) => {
                 *self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(connection.clone());
-                Ok(connection)
+                return Ok(connection);
             }
-            Ok(Err(error)) => Err(CounterError(error.to_string())),
-            Err(_) => Err(CounterError("connecting to Redis timed out".into())),
-        }
+            Ok(Err(error)) => CounterError(error.to_string()),
+            Err(_) => CounterError("connecting to Redis timed out".into()),
+        };
+        *self.retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(now + RECONNECT_EVERY);
+        Err(error)
+    }
+
+    fn current(&self) -> Option<redis::aio::MultiplexedConnection> {
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     fn drop_connection(&self) {

@@ -5,7 +5,7 @@
 //! Counted per account *and* client address, with backoff, rather than a lock on the account for everyone:
 //! - one account from one address: `login_checks_per_minute` (5) a minute, 2× that in 15 minutes, 4× in an
 //!   hour; each rung waits longer, and only that pair waits, so the owner signs in from elsewhere;
-//! - one address, every account: 30 in 15 minutes (password spraying);
+//! - one address, every account: 20 in 15 minutes (password spraying);
 //! - one account, every address: 60 in 15 minutes (bounds a distributed guesser; reaching it takes many
 //!   addresses, and `gatehouse user unlock` lifts it).
 //!
@@ -21,7 +21,7 @@ use crate::error::AppResult;
 use crate::rate_limit::Rule;
 
 const MINUTE: i64 = 60_000;
-const ADDRESS_RULE: Rule = Rule { name: "login-address", limit: 30, window_millis: 15 * MINUTE };
+const ADDRESS_RULE: Rule = Rule { name: "login-address", limit: 20, window_millis: 15 * MINUTE };
 const ACCOUNT_RULE: Rule = Rule { name: "login-account", limit: 60, window_millis: 15 * MINUTE };
 
 /// An unlock starts a new generation of an account's counters: every node, with Redis or without, reads

@@ -14,6 +14,7 @@ mod cli;
 mod nodes;
 mod oauth;
 mod organizations_and_teams;
+mod rate_limits;
 mod scopes;
 mod store_conformance;
 mod ugly_input;
