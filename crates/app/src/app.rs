@@ -10,8 +10,7 @@ use gatehouse_store::DynStore;
 
 use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
-use crate::limits::LimitSettings;
-use crate::rate_limit::{Limiter, RedisCounters};
+use crate::rate_limit::{LimitSettings, Limiter, RedisCounters};
 use crate::{caches, keys, usage};
 
 /// What a node is configured with.

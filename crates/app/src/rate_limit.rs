@@ -18,6 +18,36 @@ use std::time::Duration;
 use async_trait::async_trait;
 use gatehouse_domain::Timestamp;
 
+/// How limits are configured on a node (TOML `[rate_limits]`, `serve --redis-url`).
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Counters shared between nodes; `None`: each node counts in its memory.
+    pub redis_url: Option<String>,
+    /// Prefixes every Redis key, so deployments (and test runs) sharing one Redis never meet.
+    pub redis_prefix: String,
+    /// Beyond Make: requests per minute per API token or OAuth access token. Off by default.
+    pub per_token_per_minute: Option<u64>,
+    /// Beyond Make: `/api/v2` requests per minute per OAuth client, all its tokens together. Off by default.
+    pub per_client_per_minute: Option<u64>,
+    /// Token endpoint requests per minute per client (authenticated or not).
+    pub token_endpoint_per_client_per_minute: u64,
+    /// Password checks per minute for one account from one address; the first rung of the login backoff.
+    pub login_checks_per_minute: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_prefix: "gatehouse:".into(),
+            per_token_per_minute: None,
+            per_client_per_minute: None,
+            token_endpoint_per_client_per_minute: 600,
+            login_checks_per_minute: 5,
+        }
+    }
+}
+
 /// A counter that cannot be reached (Redis down or slow).
 #[derive(Debug, thiserror::Error)]
 #[error("counter unavailable: {0}")]

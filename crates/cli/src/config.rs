@@ -4,8 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use gatehouse_app::limits::LimitSettings;
-use gatehouse_app::rate_limit::RedisCounters;
+use gatehouse_app::rate_limit::{LimitSettings, RedisCounters};
 use gatehouse_http::client_address::TrustedProxies;
 use serde::Deserialize;
 

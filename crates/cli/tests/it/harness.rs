@@ -61,7 +61,7 @@ impl TestServer {
     }
 
     /// A server with these rate-limit settings (Redis, limits beyond Make's).
-    pub async fn start_with_limits(limits: gatehouse_app::limits::LimitSettings) -> Self {
+    pub async fn start_with_limits(limits: gatehouse_app::rate_limit::LimitSettings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(&dir).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use gatehouse_app::limits::LimitSettings;
+use gatehouse_app::rate_limit::LimitSettings;
 use gatehouse_domain::OrgRole;
 use reqwest::Method;
 use serde_json::Value;
@@ -220,7 +220,7 @@ async fn fresh_session(server: &TestServer, url: &str) -> (String, String) {
         .get_all("set-cookie")
         .iter()
         .map(|value| value.to_str().unwrap().split(';').next().unwrap().to_string())
-        .last()
+        .next_back()
         .unwrap();
     (cookie, response.text().await.unwrap())
 }
