@@ -2,6 +2,7 @@
 //! settings) and what a node keeps in memory. The use cases are `impl App` blocks in their own modules.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use gatehouse_domain::oauth::OAuthSettings;
 use gatehouse_domain::{Clock, Random, Timestamp};
@@ -9,7 +10,8 @@ use gatehouse_store::DynStore;
 
 use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
-use crate::{caches, keys, rate_limit, throttle, usage};
+use crate::rate_limit::{LimitSettings, Limiter, RedisCounters};
+use crate::{caches, keys, usage};
 
 /// What a node is configured with.
 #[derive(Debug, Clone)]
@@ -20,12 +22,14 @@ pub struct Settings {
     pub issuer: String,
     /// Lifetimes and switches of the OAuth authorization server.
     pub oauth: OAuthSettings,
+    /// Rate limits and where they are counted.
+    pub limits: LimitSettings,
 }
 
 impl Settings {
     /// Settings with the default OAuth lifetimes.
     pub fn new(zone: impl Into<String>, issuer: impl Into<String>) -> Self {
-        Self { zone: zone.into(), issuer: issuer.into(), oauth: OAuthSettings::default() }
+        Self { zone: zone.into(), issuer: issuer.into(), oauth: OAuthSettings::default(), limits: LimitSettings::default() }
     }
 }
 
@@ -38,8 +42,10 @@ pub struct App {
     pub keys: keys::Keys,
     pub caches: caches::Caches,
     pub usage: usage::UsageRecorder,
-    pub login_throttle: throttle::LoginThrottle,
-    pub organization_limits: rate_limit::OrganizationLimiter,
+    /// Every rate limit's counters (see `rate_limit`, `limits`, `throttle`).
+    pub limiter: Limiter,
+    /// Password checks run (argon2), for tests and metrics: what the login throttle bounds.
+    pub password_checks: AtomicU64,
     /// argon2id holds 19 MiB per hash: at most two at once.
     hashing: tokio::sync::Semaphore,
 }
@@ -47,6 +53,16 @@ pub struct App {
 impl App {
     pub fn new(store: DynStore, clock: Arc<dyn Clock>, random: Arc<dyn Random>, settings: Settings) -> Self {
         let keys = keys::Keys::new(settings.oauth.access_token_algorithm);
+        let limiter = match &settings.limits.redis_url {
+            Some(url) => match RedisCounters::new(url, &settings.limits.redis_prefix) {
+                Ok(counters) => Limiter::shared(Box::new(counters)),
+                Err(error) => {
+                    tracing::error!(%error, "rate limits: counting on this node only");
+                    Limiter::local()
+                }
+            },
+            None => Limiter::local(),
+        };
         Self {
             store,
             clock,
@@ -55,8 +71,8 @@ impl App {
             keys,
             caches: caches::Caches::default(),
             usage: usage::UsageRecorder::default(),
-            login_throttle: throttle::LoginThrottle::default(),
-            organization_limits: rate_limit::OrganizationLimiter::default(),
+            limiter,
+            password_checks: AtomicU64::new(0),
             hashing: tokio::sync::Semaphore::new(2),
         }
     }
@@ -87,6 +103,7 @@ impl App {
     /// hash so that it takes as long as a wrong password.
     pub async fn verify_password(&self, phc: Option<String>, presented: String) -> bool {
         let Ok(_permit) = self.hashing.acquire().await else { return false };
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| gatehouse_domain::password::dummy_hash().to_string());
         let verified =

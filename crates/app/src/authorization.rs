@@ -12,7 +12,7 @@ use gatehouse_domain::{Email, FamilyId, GrantId, Organization, OrganizationId, P
 
 use crate::app::App;
 use crate::error::AppResult;
-use crate::throttle::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS};
+use crate::throttle::account_key;
 
 /// A browser session: a random secret in a cookie, stored hashed so every node sees it.
 pub struct Session {
@@ -153,14 +153,12 @@ impl App {
     pub async fn sign_in(&self, previous: &Session, email: &str, password: String, peer: IpAddr) -> AppResult<LoginOutcome> {
         let now = self.clock.now();
         let parsed = Email::parse(email).ok();
-        let account = parsed.as_ref().map_or_else(|| email.to_lowercase(), |e| e.as_str().to_string());
-        let keys = [
-            (format!("account:{account}"), MAX_FAILURES_PER_ACCOUNT),
-            (format!("address:{peer}"), MAX_FAILURES_PER_ADDRESS),
-        ];
-        if let Some(wait) = self.login_throttle.retry_after(&keys, now) {
-            return Ok(LoginOutcome::Throttled { retry_after_secs: wait });
-        }
+        let account = account_key(email);
+        // Counted before the hash runs, atomically with the limit's check: concurrent guesses cannot race it.
+        let ticket = match self.admit_login(&account, peer, now).await? {
+            Ok(ticket) => ticket,
+            Err(wait) => return Ok(LoginOutcome::Throttled { retry_after_secs: i64::try_from(wait).unwrap_or(i64::MAX) }),
+        };
         let user = match &parsed {
             Some(email) => self.store.user_by_email(email).await?,
             None => None,
@@ -169,11 +167,10 @@ impl App {
         let phc = user.as_ref().and_then(|user| user.password_hash.clone());
         let verified = self.verify_password(phc, password).await;
         let Some(user) = user.filter(|_| verified) else {
-            self.login_throttle.record_failure(&keys, now);
             tracing::info!(%peer, "failed sign-in");
             return Ok(LoginOutcome::Refused);
         };
-        self.login_throttle.clear(&keys[0].0);
+        self.forgive_login(ticket).await;
         self.store.delete_session(&previous.record.hash).await?;
         Ok(LoginOutcome::SignedIn(Box::new(self.create_session(Some(user.id)).await?)))
     }

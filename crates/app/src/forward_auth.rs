@@ -22,6 +22,6 @@ impl App {
             // The grant outlived its organization: nothing it reached is left.
             return Err(AppError::Forbidden("The organization this credential was granted for no longer exists.".into()));
         };
-        self.count_request(&organization)
+        self.count_organization_request(&organization, self.clock.now()).await
     }
 }

@@ -22,6 +22,7 @@ pub mod grants;
 pub mod invalidation;
 pub mod issue;
 pub mod keys;
+pub mod limits;
 pub mod rate_limit;
 pub mod signing;
 pub mod throttle;

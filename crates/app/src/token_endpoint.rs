@@ -57,6 +57,8 @@ impl App {
                 basic_challenge: presented.via_basic,
             })
         };
+        // Before the lookup and the secret's check: a flood of guesses for one client costs little.
+        self.count_token_request(presented.id).await?;
         let client_id = ClientId::parse(presented.id).ok_or_else(refused)?;
         let client = self.client(&client_id).await?.filter(|client| client.is_approved()).ok_or_else(refused)?;
         match (client.client_type, presented.secret) {

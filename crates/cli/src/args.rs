@@ -164,6 +164,10 @@ pub struct ServeArgs {
     /// several (default: loopback only).
     #[arg(long = "trusted-proxy", env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// Redis that nodes share rate-limit counters through, e.g. redis://127.0.0.1:6379/0 (default: each
+    /// node counts in its memory).
+    #[arg(long, env = "GATEHOUSE_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// The forward-auth route policy, a TOML file of "METHOD /path" = [scopes] rules (default: Make's own
     /// endpoint → scope table for /api/v2).
     #[arg(long, env = "GATEHOUSE_POLICY")]
@@ -197,6 +201,11 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Lift every login limit on a user's account, on every node.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -209,6 +218,13 @@ pub enum OrgCommand {
         owner: String,
         /// Requests per minute (Make's license.apiLimit).
         #[arg(long, default_value_t = DEFAULT_API_LIMIT)]
+        api_limit: i64,
+    },
+    /// Set an organization's requests per minute (Make's license.apiLimit).
+    SetLimit {
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
         api_limit: i64,
     },
 }

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use gatehouse_app::rate_limit::{LimitSettings, RedisCounters};
 use gatehouse_domain::policy::Policy;
 use gatehouse_http::client_address::TrustedProxies;
 use serde::Deserialize;
@@ -34,6 +35,26 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     /// The forward-auth route policy (TOML). Default: Make's own endpoint → scope table.
     pub policy: Option<std::path::PathBuf>,
+    /// Redis shared by the nodes for rate-limit counters (`serve --redis-url` overrides it).
+    pub redis_url: Option<String>,
+    /// Rate limits beyond Make's per-organization one.
+    pub rate_limits: Option<RateLimitsConfig>,
+}
+
+/// `[rate_limits]`: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    /// Prefix of every Redis key (default "gatehouse:"): deployments sharing a Redis use different ones.
+    pub redis_prefix: Option<String>,
+    /// Requests per minute per API token or OAuth access token (default: no limit).
+    pub per_token_per_minute: Option<u64>,
+    /// `/api/v2` requests per minute per OAuth client, its tokens together (default: no limit).
+    pub per_client_per_minute: Option<u64>,
+    /// Token-endpoint requests per minute per client id (default 600).
+    pub token_endpoint_per_client_per_minute: Option<u64>,
+    /// Password checks per minute for one account from one address (default 5; the backoff's first rung).
+    pub login_checks_per_minute: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +71,8 @@ pub enum ConfigError {
     TrustedProxy(String),
     #[error("invalid route policy {path}: {reason}")]
     Policy { path: String, reason: String },
+    #[error("invalid rate-limit setting: {0}")]
+    RateLimits(String),
     #[error("invalid OAuth setting: {0}")]
     OAuth(&'static str),
 }
@@ -90,6 +113,33 @@ pub fn resolve_policy(flag: Option<&Path>, file: &FileConfig) -> Result<Policy, 
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Policy { path: shown.clone(), reason: error.to_string() })?;
     Policy::from_toml(&text).map_err(|error| ConfigError::Policy { path: shown, reason: error.to_string() })
+}
+
+/// The flag over the file; limits beyond Make's from the file. A malformed Redis URL stops the start
+/// rather than quietly counting per node.
+pub fn resolve_limits(redis_url: Option<String>, file: &FileConfig) -> Result<LimitSettings, ConfigError> {
+    let mut limits = LimitSettings { redis_url: redis_url.or_else(|| file.redis_url.clone()).filter(|url| !url.is_empty()), ..LimitSettings::default() };
+    if let Some(url) = &limits.redis_url {
+        RedisCounters::new(url, "").map_err(|error| ConfigError::RateLimits(error.to_string()))?;
+    }
+    if let Some(config) = &file.rate_limits {
+        if let Some(prefix) = &config.redis_prefix {
+            limits.redis_prefix.clone_from(prefix);
+        }
+        limits.per_token_per_minute = config.per_token_per_minute;
+        limits.per_client_per_minute = config.per_client_per_minute;
+        if let Some(limit) = config.token_endpoint_per_client_per_minute {
+            limits.token_endpoint_per_client_per_minute = limit;
+        }
+        if let Some(limit) = config.login_checks_per_minute {
+            limits.login_checks_per_minute = limit;
+        }
+        let zero = [limits.per_token_per_minute, limits.per_client_per_minute, Some(limits.token_endpoint_per_client_per_minute), Some(limits.login_checks_per_minute)];
+        if zero.contains(&Some(0)) {
+            return Err(ConfigError::RateLimits("a limit of 0 would refuse everything; leave it out to turn it off".into()));
+        }
+    }
+    Ok(limits)
 }
 
 pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {

@@ -8,9 +8,9 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use gatehouse_app::authentication::ApiTokenRefusal;
 use gatehouse_app::caches::VerifiedApiToken;
-use gatehouse_app::Actor;
+use gatehouse_app::{Actor, AuthMethod};
 use gatehouse_domain::api_token::TokenFormatError;
-use gatehouse_domain::ApiTokenSecret;
+use gatehouse_domain::{ApiTokenSecret, TokenHash};
 
 use crate::credentials::{self, CredentialError, Presented};
 use crate::error::ApiError;
@@ -37,11 +37,11 @@ impl Deref for Caller {
 /// Authenticates the request's one credential, or says in Make's words why not.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let mut api_token = None;
-    let actor = match parse_authorization(headers)? {
+    let (actor, credential, client) = match parse_authorization(headers)? {
         Presented::Token(secret) => match state.app.authenticate_api_token(&secret).await? {
             Ok((actor, verified)) => {
                 api_token = Some(verified);
-                actor
+                (actor, secret.hash(), None)
             }
             Err(refusal) => return Err(api_token_refused(refusal)),
         },
@@ -55,7 +55,13 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
                 ));
             }
             match state.app.authenticate_access_token(value).await? {
-                Ok(actor) => actor,
+                Ok(actor) => {
+                    let client = match &actor.method {
+                        AuthMethod::OAuth { token } => Some(token.claims.client_id.clone()),
+                        _ => None,
+                    };
+                    (actor, TokenHash::of_bytes(value.as_bytes()), client)
+                }
                 Err(reason) => {
                     tracing::debug!(reason, "access token refused");
                     return Err(ApiError::unauthorized("The access token is invalid, expired or revoked.", Some("invalid_token")));
@@ -63,6 +69,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
             }
         }
     };
+    state.app.count_credential(&credential, client.as_deref()).await?;
     let authorization_body = state.rendered.for_scopes(actor.method.auth_used(), actor.scopes);
     Ok(Caller { actor, authorization_body, api_token })
 }

@@ -6,6 +6,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum::Router;
+use gatehouse_app::limits::collecting_quota;
+use gatehouse_app::rate_limit::Quota;
 use gatehouse_domain::{Access, Scope};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -144,9 +146,17 @@ async fn edge(request: Request, next: Next) -> Response {
 /// handler runs, so handlers never test scopes themselves.
 async fn require(
     State((state, needs)): State<(AppState, Needs)>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
+    let (mut response, quota) = collecting_quota(authorize_and_run(state, needs, request, next)).await;
+    if let Some(quota) = quota {
+        rate_limit_headers(response.headers_mut(), quota);
+    }
+    response
+}
+
+async fn authorize_and_run(state: AppState, needs: Needs, mut request: Request, next: Next) -> Response {
     let caller = match crate::auth::authenticate(&state, request.headers()).await {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
@@ -163,6 +173,14 @@ async fn require(
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// draft-ietf-httpapi-ratelimit-headers: the limit the request counted against (the tightest when several
+/// did), what is left of it, and the seconds until its window ends.
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, quota: Quota) {
+    headers.insert("ratelimit-limit", HeaderValue::from(quota.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(quota.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(quota.reset_secs));
 }
 
 fn check_scope(caller: &crate::auth::Caller, resource: &str, method: &str, path: &str) -> Result<(), ApiError> {

@@ -25,6 +25,11 @@ pub async fn user(global: &Global, command: UserCommand) -> CliResult {
             context.app.delete_user(user.id, None).await?;
             context.print_id("id", user.id.0);
         }
+        UserCommand::Unlock { email } => {
+            context.app.unlock_user(&email).await?;
+            let user = context.user(&email).await?;
+            context.print_id("id", user.id.0);
+        }
     }
     Ok(())
 }
@@ -36,6 +41,10 @@ pub async fn org(global: &Global, command: OrgCommand) -> CliResult {
             let owner = context.user(&owner).await?;
             let request = OrganizationRequest { name, api_limit: Some(api_limit), ..Default::default() };
             let org = context.app.create_organization_for(owner.id, request).await?;
+            context.print_id("id", org.id.0);
+        }
+        OrgCommand::SetLimit { org, api_limit } => {
+            let org = context.app.set_api_limit(OrganizationId(org), api_limit).await?;
             context.print_id("id", org.id.0);
         }
     }

@@ -60,6 +60,17 @@ impl TestServer {
         Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
     }
 
+    /// A server with these rate-limit settings (Redis, limits beyond Make's).
+    pub async fn start_with_limits(limits: gatehouse_app::rate_limit::LimitSettings) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(&dir).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = ServerConfig::new(ZONE, base);
+        config.limits = limits;
+        Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
+    }
+
     /// Another node on this server's store, clock and configuration (the same issuer, as behind one
     /// public URL), with caches of its own: what one node writes, the other learns through the feed.
     pub async fn another_node(&self) -> Self {

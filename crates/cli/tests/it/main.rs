@@ -15,6 +15,7 @@ mod forward_auth;
 mod nodes;
 mod oauth;
 mod organizations_and_teams;
+mod rate_limits;
 mod scopes;
 mod store_conformance;
 mod ugly_input;

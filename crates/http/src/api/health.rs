@@ -11,5 +11,8 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         tracing::warn!(%error, "health check: store unavailable");
         ApiError::unavailable("The store is unavailable.")
     })?;
-    Ok(Json(json!({ "status": "ok", "backend": state.app.store.backend() })))
+    // "shared": rate limits are counted in Redis, across nodes; "local": on this node only (no Redis
+    // configured, or Redis unreachable, in which case limits still hold per node).
+    let rate_limits = state.app.limiter.mode().as_str();
+    Ok(Json(json!({ "status": "ok", "backend": state.app.store.backend(), "rateLimits": rate_limits })))
 }

@@ -19,11 +19,13 @@ pub struct OAuthError {
     pub bearer_challenge: bool,
     /// RFC 6750 §3.1: the challenge to a request that carried no credential names no error code.
     pub bare_challenge: bool,
+    /// A rate limit refused the request: `Retry-After` in seconds.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false, bearer_challenge: false, bare_challenge: false }
+        Self { status, error, description: description.into(), basic_challenge: false, bearer_challenge: false, bare_challenge: false, retry_after_secs: None }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -108,6 +110,13 @@ impl From<AppError> for OAuthError {
             AppError::Invalid(d) => Self::invalid_request(d),
             AppError::Unauthenticated(d) => Self::invalid_token(d),
             AppError::Store(error) => error.into(),
+            // RFC 6749 defines no code for a rate limit; RFC 6585 §4's 429 with `Retry-After` says it, and
+            // `temporarily_unavailable` is the code RFC 6749 §4.1.2.1 uses for "try later".
+            AppError::RateLimited { detail, retry_after_secs } => {
+                let mut this = Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", detail);
+                this.retry_after_secs = Some(retry_after_secs);
+                this
+            }
             other => Self::internal(&other),
         }
     }
@@ -119,6 +128,9 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         no_store(headers);
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.basic_challenge {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
         }
