@@ -13,6 +13,7 @@
 
 use std::net::SocketAddr;
 
+use gatehouse_app::limits::collecting_quota;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -49,10 +50,17 @@ pub fn router() -> Router<AppState> {
 async fn check(State(state): State<AppState>, request: Request) -> Response {
     // Only the head is kept: the body is not `Sync`, and is never read.
     let (parts, _) = request.into_parts();
-    match decide(&state, &parts).await {
+    // The limits this check counted against are reported on its answer, as on `/api/v2` (nginx passes
+    // them on with `auth_request_set`).
+    let (decision, quota) = collecting_quota(decide(&state, &parts)).await;
+    let mut response = match decision {
         Ok(caller) => identity(&state, &caller),
         Err(error) => error.into_response(),
+    };
+    if let Some(quota) = quota {
+        crate::quota::rate_limit_headers(response.headers_mut(), quota);
     }
+    response
 }
 
 async fn decide(state: &AppState, request: &Parts) -> Result<Caller, ApiError> {

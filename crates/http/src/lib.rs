@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod forward_auth;
 pub mod oauth;
+pub mod quota;
 pub mod rendered;
 pub mod revocation;
 pub mod routes;

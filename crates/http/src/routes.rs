@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum::Router;
 use gatehouse_app::limits::collecting_quota;
-use gatehouse_app::rate_limit::Quota;
 use gatehouse_domain::{Access, Scope};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -151,7 +150,7 @@ async fn require(
 ) -> Response {
     let (mut response, quota) = collecting_quota(authorize_and_run(state, needs, request, next)).await;
     if let Some(quota) = quota {
-        rate_limit_headers(response.headers_mut(), quota);
+        crate::quota::rate_limit_headers(response.headers_mut(), quota);
     }
     response
 }
@@ -173,14 +172,6 @@ async fn authorize_and_run(state: AppState, needs: Needs, mut request: Request, 
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
-}
-
-/// draft-ietf-httpapi-ratelimit-headers: the limit the request counted against (the tightest when several
-/// did), what is left of it, and the seconds until its window ends.
-fn rate_limit_headers(headers: &mut axum::http::HeaderMap, quota: Quota) {
-    headers.insert("ratelimit-limit", HeaderValue::from(quota.limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(quota.remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(quota.reset_secs));
 }
 
 fn check_scope(caller: &crate::auth::Caller, resource: &str, method: &str, path: &str) -> Result<(), ApiError> {

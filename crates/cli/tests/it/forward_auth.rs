@@ -205,6 +205,9 @@ async fn an_oauth_token_names_its_client_and_its_one_organization_and_counts_aga
     }
     let response = ask().await.unwrap();
     assert!(response.headers().contains_key("retry-after"));
+    // Issue 13: the limit is named on forward-auth answers as on `/api/v2`.
+    assert_eq!(header(response.headers(), "ratelimit-remaining"), "0");
+    assert!(!header(response.headers(), "ratelimit-limit").is_empty());
     let (status, body) = json(response).await;
     assert_make_error(status, &body, 429, "SC429");
 }
