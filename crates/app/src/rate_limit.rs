@@ -370,17 +370,23 @@ mod tests {
     #[tokio::test]
     async fn concurrent_hits_allow_exactly_the_limit() {
         let limiter = Arc::new(Limiter::local());
-        let rule = Rule::per_minute("org", 10);
+        assert_eq!(concurrent_allowed(&limiter, Rule::per_minute("org", 10), "1", 100).await, 10);
+    }
+
+    /// How many of `count` hits sent at once are allowed.
+    async fn concurrent_allowed(limiter: &Arc<Limiter>, rule: Rule, subject: &'static str, count: usize) -> usize {
         let now = Timestamp::from_millis(0);
-        let hits = (0..100).map(|_| {
-            let limiter = limiter.clone();
-            tokio::spawn(async move { limiter.hit(rule, "1", now).await.allowed })
-        });
+        let hits: Vec<_> = (0..count)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.hit(rule, subject, now).await.allowed })
+            })
+            .collect();
         let mut allowed = 0;
         for hit in hits {
             allowed += usize::from(hit.await.unwrap());
         }
-        assert_eq!(allowed, 10);
+        allowed
     }
 
     struct Down;
@@ -418,17 +424,7 @@ mod tests {
             return;
         }
         let limiter = Arc::new(Limiter::shared(Box::new(counters)));
-        let rule = Rule::per_minute("org", 7);
-        let now = Timestamp::from_millis(0);
-        let hits = (0..30).map(|_| {
-            let limiter = limiter.clone();
-            tokio::spawn(async move { limiter.hit(rule, "unit", now).await.allowed })
-        });
-        let mut allowed = 0;
-        for hit in hits {
-            allowed += usize::from(hit.await.unwrap());
-        }
-        assert_eq!(allowed, 7);
+        assert_eq!(concurrent_allowed(&limiter, Rule::per_minute("org", 7), "unit", 30).await, 7);
         assert_eq!(limiter.mode(), CountingMode::Shared);
     }
 }
