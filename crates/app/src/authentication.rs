@@ -27,7 +27,15 @@ impl App {
         &self,
         secret: &ApiTokenSecret,
     ) -> AppResult<Result<(Actor, Arc<VerifiedApiToken>), ApiTokenRefusal>> {
-        let hash = secret.hash();
+        self.authenticate_api_token_hash(secret.hash()).await
+    }
+
+    /// The same, for a caller that already holds the token's hash: the edge hashes once per request and
+    /// keys its rate limit by the same hash.
+    pub async fn authenticate_api_token_hash(
+        &self,
+        hash: TokenHash,
+    ) -> AppResult<Result<(Actor, Arc<VerifiedApiToken>), ApiTokenRefusal>> {
         let now = self.clock.now();
         let verified = match self.caches.api_token(&hash, now) {
             Some(verified) => verified,

@@ -54,10 +54,12 @@ impl App {
 
     /// The optional per-token and per-client limits on `/api/v2`, counted once the credential is known.
     /// `token` identifies the credential (the hash of what was presented); `client` is the OAuth client.
-    pub async fn count_credential(&self, token: &TokenHash, client: Option<&str>) -> AppResult<()> {
+    /// `token` gives the credential's hash, asked for only when a per-token limit is set: hashing is a
+    /// measurable share of the hot path, and most deployments set no such limit.
+    pub async fn count_credential(&self, token: impl FnOnce() -> TokenHash, client: Option<&str>) -> AppResult<()> {
         let now = self.clock.now();
         if let Some(limit) = self.settings.limits.per_token_per_minute {
-            let quota = self.limiter.hit(Rule::per_minute("token", limit), &token.to_hex(), now).await;
+            let quota = self.limiter.hit(Rule::per_minute("token", limit), &token().to_hex(), now).await;
             report(quota);
             if !quota.allowed {
                 return Err(refused("Requests limit for this token exceeded, please try again later.", quota));

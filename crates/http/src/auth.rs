@@ -38,13 +38,16 @@ impl Deref for Caller {
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let mut api_token = None;
     let (actor, credential, client) = match parse_authorization(headers)? {
-        Presented::Token(secret) => match state.app.authenticate_api_token(&secret).await? {
-            Ok((actor, verified)) => {
-                api_token = Some(verified);
-                (actor, secret.hash(), None)
+        Presented::Token(secret) => {
+            let hash = secret.hash();
+            match state.app.authenticate_api_token_hash(hash).await? {
+                Ok((actor, verified)) => {
+                    api_token = Some(verified);
+                    (actor, Credential::Hashed(hash), None)
+                }
+                Err(refusal) => return Err(api_token_refused(refusal)),
             }
-            Err(refusal) => return Err(api_token_refused(refusal)),
-        },
+        }
         Presented::Basic { .. } => return Err(malformed()),
         Presented::Bearer(value) => {
             if ApiTokenSecret::parse(value).is_ok() {
@@ -60,7 +63,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
                         AuthMethod::OAuth { token } => Some(token.claims.client_id.clone()),
                         _ => None,
                     };
-                    (actor, TokenHash::of_bytes(value.as_bytes()), client)
+                    (actor, Credential::Bearer(value), client)
                 }
                 Err(reason) => {
                     tracing::debug!(reason, "access token refused");
@@ -69,9 +72,21 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
             }
         }
     };
-    state.app.count_credential(&credential, client.as_deref()).await?;
+    let credential_hash = || match credential {
+        Credential::Hashed(hash) => hash,
+        Credential::Bearer(value) => TokenHash::of_bytes(value.as_bytes()),
+    };
+    state.app.count_credential(credential_hash, client.as_deref()).await?;
     let authorization_body = state.rendered.for_scopes(actor.method.auth_used(), actor.scopes);
     Ok(Caller { actor, authorization_body, api_token })
+}
+
+/// What the per-token rate limit is keyed by: an API token's hash, already computed to verify it, or an
+/// access token, hashed only if a per-token limit asks for it.
+#[derive(Clone, Copy)]
+enum Credential<'a> {
+    Hashed(TokenHash),
+    Bearer(&'a str),
 }
 
 fn api_token_refused(refusal: ApiTokenRefusal) -> ApiError {

@@ -67,7 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MakeQuery {
 impl MakeQuery {
     /// `form_urlencoded` decodes `%5B`/`%5D` and `+`, so both spellings of a bracket arrive the same, and
     /// escapes that are not UTF-8 arrive as U+FFFD, never as raw bytes.
-    fn parse(query: &str) -> Self {
+    pub fn parse(query: &str) -> Self {
         Self { pairs: form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect() }
     }
 
