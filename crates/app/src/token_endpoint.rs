@@ -151,11 +151,15 @@ impl App {
         })?;
         // A first judgement from what we read, to refuse early without minting anything; the store makes the
         // binding decision atomically in `rotate`, since another node may rotate the same token meanwhile.
-        match judge_refresh(&token, now, self.settings.oauth.refresh_grace_secs) {
+        // A token revoked by itself is one a grace retry superseded; whether that is a replay depends on its
+        // family, read only then so that the common path costs no extra read.
+        let family_live = token.revoked_at.is_none()
+            || self.store.family(&token.family_id).await?.is_some_and(|family| family.revoked_at.is_none());
+        match judge_refresh(&token, family_live, now, self.settings.oauth.refresh_grace_secs) {
             RefreshVerdict::Revoked | RefreshVerdict::Expired => Err(invalid_refresh()),
             RefreshVerdict::Replay => {
                 self.revoke_family(&token.family_id, now).await?;
-                tracing::warn!(client_id = %client.id, "refresh token replayed after the grace window; family revoked");
+                tracing::warn!(client_id = %client.id, "refresh token replayed (after the grace window, or superseded); family revoked");
                 Err(invalid_refresh())
             }
             RefreshVerdict::Rotate | RefreshVerdict::GraceRetry => self.rotate(client, &token, scopes, now).await,

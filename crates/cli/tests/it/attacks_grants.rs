@@ -1,0 +1,40 @@
+//! Issue 10's grant holes, attacked over real sockets as an attacker would: each test names the hole and
+//! the clause it breaks, and failed against the code before its fix (see `docs/security/grants.md`).
+
+use serde_json::Value;
+
+use crate::harness::json;
+use crate::oauth::support::*;
+
+fn refresh_token_of(body: &Value) -> String {
+    body["refresh_token"].as_str().unwrap_or_else(|| panic!("no refresh token in {body}")).to_string()
+}
+
+fn access_token_of(body: &Value) -> String {
+    body["access_token"].as_str().unwrap_or_else(|| panic!("no access token in {body}")).to_string()
+}
+
+/// Hole 1, RFC 9700 §4.14.2: the client rotates RT1 to RT2; a thief replays RT1 inside the grace window,
+/// gets RT3 and rotates on. When the client presents RT2, the whole family ends, the thief's line with it.
+#[tokio::test]
+async fn hole1_a_refresh_token_replayed_by_a_thief_in_the_grace_window_ends_the_family_rfc9700_4_14_2() {
+    let world = world().await;
+    let body = tokens_for(&world, &world.confidential, "user:read").await;
+    let rt1 = refresh_token_of(&body);
+    let (status, client_side) = refresh(&world, &rt1, None).await;
+    assert_eq!(status, 200, "{client_side}");
+    let rt2 = refresh_token_of(&client_side);
+    world.server.clock.advance_secs(1);
+    let (status, thief) = refresh(&world, &rt1, None).await;
+    assert_eq!(status, 200, "a retry inside the grace window is answered: {thief}");
+    let (status, thief) = refresh(&world, &refresh_token_of(&thief), None).await;
+    assert_eq!(status, 200, "{thief}");
+    let (rt4, thief_access) = (refresh_token_of(&thief), access_token_of(&thief));
+    assert_eq!(api(&world, "/api/v2/users/me", &thief_access).await.0, 200);
+
+    let (status, body) = refresh(&world, &rt2, None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, body) = refresh(&world, &rt4, None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the family ended");
+    assert_eq!(api(&world, "/api/v2/users/me", &thief_access).await.0, 401, "and with it the thief's access token");
+}
