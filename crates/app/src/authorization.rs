@@ -225,6 +225,7 @@ impl App {
             grant_id,
             family_id: family.id,
             redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_in_request: request.raw.0.iter().any(|(key, _)| key == "redirect_uri"),
             scopes: request.scopes,
             organization_id,
             challenge: request.challenge.clone(),

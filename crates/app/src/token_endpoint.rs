@@ -92,11 +92,19 @@ impl App {
         if code.is_expired(now) {
             return Err(invalid_code());
         }
-        match exchange.redirect_uri {
-            Some(uri) if uri == code.redirect_uri.as_str() => {}
-            None if client.redirect_uris.len() == 1 => {}
-            Some(_) => return Err(AppError::invalid_grant("redirect_uri does not match the authorization request.")),
-            None => return Err(OAuthRefusal::InvalidRequest("The redirect_uri parameter is required.".into()).into()),
+        // RFC 6749 §4.1.3: "required, if the redirect_uri parameter was included in the authorization
+        // request, and their values MUST be identical". A refusal here leaves the code unused (as every check
+        // before `consume_code` does): it takes the PKCE verifier as well to redeem it, and the client may
+        // correct its request within the code's short life.
+        match (exchange.redirect_uri, code.redirect_uri_in_request) {
+            (Some(uri), _) if uri == code.redirect_uri.as_str() => {}
+            (Some(_), _) => return Err(AppError::invalid_grant("redirect_uri does not match the authorization request.")),
+            (None, false) => {}
+            (None, true) => {
+                return Err(AppError::invalid_grant(
+                    "redirect_uri is required: the authorization request carried one (RFC 6749 §4.1.3).",
+                ));
+            }
         }
         let verifier = exchange
             .code_verifier
@@ -281,6 +289,21 @@ mod tests {
         app.clock.advance_secs(app.settings.oauth.code_ttl_secs);
         let exchange = CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(VERIFIER) };
         assert!(is_invalid_grant(&app.exchange_code(&consented.client, exchange).await));
+    }
+
+    /// Hole 10, RFC 6749 §4.1.3: the authorization request carried `redirect_uri`, so the token request
+    /// must carry the identical value; leaving it out is `invalid_grant`, even for a client with one URI.
+    #[tokio::test]
+    async fn hole10_a_code_exchange_without_the_redirect_uri_of_the_authorization_request_is_refused_rfc6749_4_1_3() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        assert_eq!(consented.client.redirect_uris.len(), 1);
+        let code = app.code(&consented, "user:read").await;
+        let without = CodeExchange { code: &code, redirect_uri: None, code_verifier: Some(VERIFIER) };
+        assert!(is_invalid_grant(&app.exchange_code(&consented.client, without).await));
+        // The refusal did not consume the code: the corrected request is answered.
+        let with = CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(VERIFIER) };
+        assert!(app.exchange_code(&consented.client, with).await.is_ok());
     }
 
     /// RFC 7636 §4.6.

@@ -38,3 +38,17 @@ async fn hole1_a_refresh_token_replayed_by_a_thief_in_the_grace_window_ends_the_
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the family ended");
     assert_eq!(api(&world, "/api/v2/users/me", &thief_access).await.0, 401, "and with it the thief's access token");
 }
+
+/// Hole 10, RFC 6749 §4.1.3: the authorization request carried `redirect_uri`, so the token request must
+/// repeat it; a code stolen from a redirect cannot be redeemed by leaving it out.
+#[tokio::test]
+async fn hole10_a_code_exchange_that_leaves_out_the_redirect_uri_is_invalid_grant_rfc6749_4_1_3() {
+    let world = world().await;
+    let code = code_for(&world, &world.confidential, "user:read").await;
+    let params = [("grant_type", "authorization_code"), ("code", code.as_str()), ("code_verifier", VERIFIER)];
+    let (status, body) = token_request(&world, &world.confidential, &params).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // The refusal left the code unused: the complete request is answered.
+    let (status, body) = exchange(&world, &world.confidential, &code).await;
+    assert_eq!(status, 200, "{body}");
+}

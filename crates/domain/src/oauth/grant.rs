@@ -61,6 +61,9 @@ pub struct AuthorizationCode {
     pub grant_id: GrantId,
     pub family_id: FamilyId,
     pub redirect_uri: RedirectUri,
+    /// Whether the authorization request carried `redirect_uri` (rather than leaving it to the one
+    /// registered): then the token request must carry the identical value (RFC 6749 §4.1.3).
+    pub redirect_uri_in_request: bool,
     pub scopes: ScopeSet,
     pub organization_id: Option<OrganizationId>,
     pub challenge: CodeChallenge,
