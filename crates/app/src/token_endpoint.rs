@@ -117,6 +117,10 @@ impl App {
             self.revoke_family(&code.family_id, now).await?;
             return Err(invalid_code());
         }
+        // A newer consent (or the user) may have ended the code's family while the code waited.
+        if self.store.family(&code.family_id).await?.is_none_or(|family| family.revoked_at.is_some()) {
+            return Err(AppError::invalid_grant("The consent was revoked."));
+        }
         let grant =
             self.store.grant_by_id(code.grant_id).await?.ok_or_else(|| AppError::invalid_grant("The consent was revoked."))?;
         let user = self.store.user_by_id(code.user_id).await?.ok_or_else(invalid_code)?;
@@ -333,6 +337,54 @@ mod tests {
         assert!(is_invalid_grant(&app.refresh(&consented.client, &old, None).await));
         let newest = retried.refresh_token.unwrap();
         assert!(is_invalid_grant(&app.refresh(&consented.client, &newest, None).await), "the family ended");
+    }
+
+    /// Hole 1 (issue 10), RFC 9700 §4.14.2: the client rotates RT1 to RT2; a thief replays RT1 inside the
+    /// grace window (RT3) and rotates on (RT4). When the client then presents RT2, the family must end, the
+    /// thief's tokens with it.
+    #[tokio::test]
+    async fn hole1_a_stolen_refresh_token_replayed_in_the_grace_window_ends_the_family_when_the_client_returns_rfc9700_4_14_2() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let rt1 = app.tokens(&consented, "user:read").await.refresh_token.unwrap();
+        let rt2 = app.refresh(&consented.client, &rt1, None).await.unwrap().refresh_token.unwrap();
+        app.clock.advance_secs(1);
+        let rt3 = app.refresh(&consented.client, &rt1, None).await.unwrap().refresh_token.unwrap();
+        let thief = app.refresh(&consented.client, &rt3, None).await.unwrap();
+        let rt4 = thief.refresh_token.clone().unwrap();
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &rt2, None).await), "RT2 was superseded");
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &rt4, None).await), "the thief's line ended with the family");
+        assert!(app.verify_access_token(&thief.access_token).await.is_err(), "the thief's access token is revoked");
+    }
+
+    /// Hole 2 (issue 10): a new consent for fewer scopes ends what the earlier consent issued; its refresh
+    /// token no longer refreshes with the old scopes, and its access token stops working (RFC 6749 §10.4's
+    /// "refresh tokens are bound to the scope … the resource owner authorized").
+    #[tokio::test]
+    async fn hole2_a_narrower_consent_ends_the_tokens_of_the_earlier_consent_rfc6749_10_4() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read teams:read").await;
+        let earlier = app.tokens(&consented, "user:read teams:read").await;
+        assert!(app.verify_access_token(&earlier.access_token).await.is_ok());
+        let narrower = app.tokens(&consented, "user:read").await;
+        let old_refresh = earlier.refresh_token.unwrap();
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &old_refresh, None).await), "the old refresh token ended");
+        assert!(app.verify_access_token(&earlier.access_token).await.is_err(), "the old access token ended");
+        let (verified, _) = app.verify_access_token(&narrower.access_token).await.unwrap();
+        assert_eq!(verified.scopes.to_space_delimited(), "user:read");
+        let refreshed = app.refresh(&consented.client, &narrower.refresh_token.unwrap(), None).await.unwrap();
+        assert_eq!(refreshed.scopes.to_space_delimited(), "user:read");
+    }
+
+    /// The same consent given again (or a wider one) takes nothing away: the earlier tokens stay.
+    #[tokio::test]
+    async fn a_consent_that_keeps_every_earlier_scope_keeps_the_earlier_tokens() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read teams:read").await;
+        let earlier = app.tokens(&consented, "user:read").await;
+        app.tokens(&consented, "user:read teams:read").await;
+        assert!(app.verify_access_token(&earlier.access_token).await.is_ok());
+        assert!(app.refresh(&consented.client, &earlier.refresh_token.unwrap(), None).await.is_ok());
     }
 
     /// RFC 6749 §6: a refresh may narrow the scope, never widen it.

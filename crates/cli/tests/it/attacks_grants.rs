@@ -52,3 +52,33 @@ async fn hole10_a_code_exchange_that_leaves_out_the_redirect_uri_is_invalid_gran
     let (status, body) = exchange(&world, &world.confidential, &code).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Hole 2: the user consents again to the same client for another organization. What the first consent
+/// issued must end on every node (through the revocation feed): its refresh token no longer refreshes
+/// into the old organization, and its access token stops working, here and on another node that had it
+/// cached (RFC 6749 §10.4: refresh tokens are bound to the scope and resource the owner authorized).
+#[tokio::test]
+async fn hole2_a_new_consent_for_another_organization_ends_the_earlier_consents_tokens_on_every_node_rfc6749_10_4() {
+    let world = world().await;
+    let other_node = world.server.another_node().await;
+    let first = tokens_for(&world, &world.confidential, "user:read teams:read").await;
+    let (old_access, old_refresh) = (access_token_of(&first), refresh_token_of(&first));
+    let teams_of_first_org = format!("/api/v2/teams?organizationId={}", world.org);
+    assert_eq!(api_on(&other_node, &teams_of_first_org, &old_access).await.0, 200, "cached on the other node");
+
+    let mut browser = Browser::new(&world);
+    let url = authorize_url(&world, &world.confidential, "user:read teams:read", &[("prompt", "consent")]);
+    let location = browser.authorize(&url, world.other_org).await;
+    let code = query_param(&location, "code").unwrap_or_else(|| panic!("no code in {location}"));
+    let (status, second) = exchange(&world, &world.confidential, &code).await;
+    assert_eq!(status, 200, "{second}");
+
+    let (status, body) = refresh(&world, &old_refresh, None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(api(&world, &teams_of_first_org, &old_access).await.0, 401);
+    other_node.feed_caught_up().await;
+    assert_eq!(api_on(&other_node, &teams_of_first_org, &old_access).await.0, 401, "the other node followed the feed");
+    let new_access = access_token_of(&second);
+    assert_eq!(api(&world, &format!("/api/v2/teams?organizationId={}", world.other_org), &new_access).await.0, 200);
+    assert_eq!(api(&world, &teams_of_first_org, &new_access).await.0, 404);
+}
