@@ -82,3 +82,30 @@ async fn hole2_a_new_consent_for_another_organization_ends_the_earlier_consents_
     assert_eq!(api(&world, &format!("/api/v2/teams?organizationId={}", world.other_org), &new_access).await.0, 200);
     assert_eq!(api(&world, &teams_of_first_org, &new_access).await.0, 404);
 }
+
+/// Hole 3: a credential may never create one that holds more than itself. A token holding only
+/// `user:write` asks for `organizations:write` and `admin:write`: Make's 403, naming what it lacks.
+#[tokio::test]
+async fn hole3_an_api_token_cannot_mint_a_wider_api_token_or_client_request() {
+    let server = crate::harness::TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &["user:write"]).await;
+    for wider in [vec!["organizations:write"], vec!["user:write", "admin:write"]] {
+        let body = serde_json::json!({ "label": "wider", "scope": wider });
+        let response = server.request(reqwest::Method::POST, "/api/v2/users/me/api-tokens", &token).json(&body).send().await.unwrap();
+        let (status, body) = json(response).await;
+        crate::harness::assert_make_error(status, &body, 403, "SC403");
+        assert!(body["detail"].as_str().unwrap().contains(wider.last().unwrap()), "{body}");
+    }
+    let body = serde_json::json!({ "label": "same", "scope": ["user:write"] });
+    let response = server.request(reqwest::Method::POST, "/api/v2/users/me/api-tokens", &token).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200, "a token may create one within its own scopes");
+    // A client request confers its API scopes on the client (client_credentials act as the owner).
+    let body = serde_json::json!({
+        "name": "Climber", "type": "confidential", "redirectUris": [REDIRECT], "scope": ["teams:write"]
+    });
+    let response = server.request(reqwest::Method::POST, "/api/v2/oauth/client-requests", &token).json(&body).send().await.unwrap();
+    let (status, body) = json(response).await;
+    crate::harness::assert_make_error(status, &body, 403, "SC403");
+    assert!(body["detail"].as_str().unwrap().contains("teams:write"), "{body}");
+}
