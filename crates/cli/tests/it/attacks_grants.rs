@@ -109,3 +109,39 @@ async fn hole3_an_api_token_cannot_mint_a_wider_api_token_or_client_request() {
     crate::harness::assert_make_error(status, &body, 403, "SC403");
     assert!(body["detail"].as_str().unwrap().contains("teams:write"), "{body}");
 }
+
+/// Hole 4: a user who consented to `openid` alone was asked to confirm their identity. The token may not
+/// read their account (`/users/me`, name and email) nor file client requests in their name; with
+/// `user:read` it reads. An API token keeps Make's reading: any valid one reads `/users/me`, but every
+/// write needs a write scope.
+#[tokio::test]
+async fn hole4_an_openid_only_oauth_token_neither_reads_the_account_nor_writes_in_the_users_name() {
+    let world = world().await;
+    let identity_only = access_token_of(&tokens_for(&world, &world.confidential, "openid").await);
+    for path in ["/api/v2/users/me", "/api/v2/users/me/current-authorization", "/api/v2/oauth/client-requests"] {
+        let (status, body) = api(&world, path, &identity_only).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(body["code"], "SC401", "{path}: {body}");
+    }
+    let request = serde_json::json!({ "name": "X", "type": "public", "redirectUris": [REDIRECT], "scope": ["openid"] });
+    let response = world
+        .server
+        .http
+        .post(world.server.url("/api/v2/oauth/client-requests"))
+        .header("authorization", format!("Bearer {identity_only}"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    let reader = access_token_of(&tokens_for(&world, &world.confidential, "openid user:read").await);
+    assert_eq!(api(&world, "/api/v2/users/me", &reader).await.0, 200);
+
+    let owner = crate::harness::TestUser { id: world.user };
+    let no_scopes = world.server.token(&owner, &[]).await;
+    let (status, body) = json(world.server.get("/api/v2/users/me", &no_scopes).send().await.unwrap()).await;
+    assert_eq!(status, 200, "Make: any valid API token reads /users/me: {body}");
+    let response = world.server.request(reqwest::Method::POST, "/api/v2/oauth/client-requests", &no_scopes).json(&request).send().await.unwrap();
+    assert_eq!(response.status(), 401, "a write needs user:write");
+}
