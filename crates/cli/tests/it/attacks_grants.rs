@@ -145,3 +145,60 @@ async fn hole4_an_openid_only_oauth_token_neither_reads_the_account_nor_writes_i
     let response = world.server.request(reqwest::Method::POST, "/api/v2/oauth/client-requests", &no_scopes).json(&request).send().await.unwrap();
     assert_eq!(response.status(), 401, "a write needs user:write");
 }
+
+/// Hole 7: whoever can sign an access token (a leaked signing key) must not borrow a live family for
+/// another subject. The liveness check ties the family to its `sub` and `client_id`.
+#[tokio::test]
+async fn hole7_a_token_signed_for_the_administrator_on_someone_elses_live_family_is_refused() {
+    let world = world().await;
+    let admin = world.server.user("root@example.com", true).await;
+    let as_admin = forged(&world, |claims| claims.sub = admin.id.0.to_string()).await;
+    assert_eq!(api(&world, "/api/v2/users/me", &as_admin).await.0, 401);
+    let control = forged(&world, |_| {}).await;
+    assert_eq!(api(&world, "/api/v2/users/me", &control).await.0, 200);
+}
+
+/// Hole 7: a store written before encryption at rest (signing keys in clear, as the old code wrote them)
+/// is encrypted in place when a node starts with a secrets key; tokens issued before the upgrade still
+/// verify, and refreshing still works.
+#[tokio::test]
+async fn hole7_upgrading_a_store_encrypts_its_signing_keys_in_place_and_old_tokens_still_verify() {
+    use gatehouse_domain::secrets::is_sealed;
+    let old = crate::harness::TestServer::start_with_key_protection(gatehouse_app::keys::KeyProtection::InsecurePlaintext).await;
+    let world = world_on(old).await;
+    let body = tokens_for(&world, &world.confidential, "user:read").await;
+    let (access, refresh_token) = (access_token_of(&body), refresh_token_of(&body));
+    let clear = world.server.store.signing_keys().await.unwrap();
+    assert!(!clear.is_empty() && clear.iter().all(|key| !is_sealed(&key.private_pkcs8)), "the old code's rows");
+
+    let mut config = world.server.state().app.settings.clone();
+    config.key_protection = crate::harness::test_key_protection();
+    let upgraded = crate::harness::TestServer::start_over(world.server.database_url.clone(), world.server.clock.clone(), config).await;
+    let stored = upgraded.store.signing_keys().await.unwrap();
+    assert_eq!(stored.iter().map(|key| key.kid.clone()).collect::<Vec<_>>(), clear.iter().map(|key| key.kid.clone()).collect::<Vec<_>>());
+    assert!(stored.iter().all(|key| is_sealed(&key.private_pkcs8)), "encrypted in place");
+    assert_eq!(api_on(&upgraded, "/api/v2/users/me", &access).await.0, 200, "a token from before the upgrade");
+    let params = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())];
+    let (status, body) = token_request_to(&upgraded, &world.confidential, &params).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(api_on(&upgraded, "/api/v2/users/me", &access_token_of(&body)).await.0, 200);
+}
+
+/// Hole 7: without a secrets key, outside the named development mode, `serve` refuses to start, with a
+/// clear error and a non-zero exit.
+#[tokio::test]
+async fn hole7_serve_refuses_to_start_without_a_secrets_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/gatehouse.db", dir.path().display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+        .env_remove("GATEHOUSE_SECRETS_KEY")
+        .env_remove("GATEHOUSE_SECRETS_KEY_FILE")
+        .env_remove("GATEHOUSE_DEV_MODE")
+        .env_remove("GATEHOUSE_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("GATEHOUSE_SECRETS_KEY") && stderr.contains("--insecure-dev-keys"), "{stderr}");
+}
