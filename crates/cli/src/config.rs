@@ -108,6 +108,7 @@ pub fn resolve_key_protection(
         (None, Some(path)) => {
             let shown = path.display().to_string();
             let text = std::fs::read_to_string(path).map_err(|error| invalid(&shown, error.to_string()))?;
+            warn_if_others_may_read(path);
             (shown, text)
         }
         (None, None) if insecure_dev_keys => return Ok(KeyProtection::InsecurePlaintext),
@@ -115,6 +116,21 @@ pub fn resolve_key_protection(
     };
     let keys = SecretsKeys::parse_list(&text).map_err(|error| invalid(&source, error.to_string()))?;
     Ok(KeyProtection::Sealed(std::sync::Arc::new(keys)))
+}
+
+/// A secrets key file others may read is a key in clear beside the store: said once, at start.
+fn warn_if_others_may_read(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the secrets key file is readable by others than its owner: chmod 600 it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 pub fn resolve_listen(flag: Option<String>, file: &FileConfig) -> Result<SocketAddr, ConfigError> {
