@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gatehouse_domain::{OrganizationId, ScopeSet, Timestamp, UserId};
 
 use crate::caches::VerifiedAccessToken;
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -70,6 +71,24 @@ impl Actor {
             OrganizationLimit::Only(only) => only == id,
             OrganizationLimit::Nothing => false,
         }
+    }
+
+    /// Issue 10, hole 3: a credential may never create a credential that holds more than itself, or it
+    /// could climb from `user:write` to `admin:write`. The operator (the CLI, the signed-in console) holds
+    /// every scope and keeps Make's behaviour: administration scopes may be put on a token, and are refused
+    /// at use unless the user is an administrator. Answers 403 naming the scopes the caller lacks.
+    pub fn may_confer(&self, scopes: ScopeSet) -> AppResult<()> {
+        if matches!(self.method, AuthMethod::Operator) {
+            return Ok(());
+        }
+        let lacking = scopes.difference(self.scopes);
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::forbidden(format!(
+            "A credential cannot create a credential with scopes it does not hold itself. This credential lacks: {}.",
+            lacking.names().join(", ")
+        )))
     }
 
     pub fn is_oauth(&self) -> bool {

@@ -33,6 +33,7 @@ impl App {
         }
         let now = self.clock.now();
         let request = NewApiTokenRequest::new(request.label, request.scopes, request.expires_at, now)?;
+        actor.may_confer(request.scopes)?;
         self.store_api_token(actor.user_id, request, now).await
     }
 
@@ -121,6 +122,31 @@ mod tests {
             app.authenticate_api_token(&secret).await.unwrap().err(),
             Some(crate::authentication::ApiTokenRefusal::Expired)
         );
+    }
+
+    /// Hole 3 (issue 10): a token holding only `user:write` cannot create one with `organizations:write` or
+    /// `admin:write`; the operator (CLI, console) still may, as Make lets any user put administration
+    /// scopes on a token and refuses them at use.
+    #[tokio::test]
+    async fn hole3_an_api_token_cannot_create_an_api_token_wider_than_itself() {
+        let app = TestApp::new().await;
+        let user = app.user("ada@example.com", false).await;
+        let operator = Actor::operator(&user);
+        let writer = vec!["user:write".to_string()];
+        let (secret, _) =
+            app.issue_api_token(&operator, TokenRequest { label: "writer", scopes: &writer, expires_at: None }).await.unwrap();
+        let (actor, _) = app.authenticate_api_token(&secret).await.unwrap().unwrap();
+        for wider in [vec!["organizations:write".to_string()], vec!["user:write".to_string(), "admin:write".to_string()]] {
+            let refused = app.issue_api_token(&actor, TokenRequest { label: "wider", scopes: &wider, expires_at: None }).await;
+            match refused {
+                Err(AppError::Forbidden(detail)) => assert!(detail.contains(wider.last().unwrap()), "{detail}"),
+                other => panic!("expected 403, got {other:?}"),
+            }
+        }
+        let narrower = app.issue_api_token(&actor, TokenRequest { label: "same", scopes: &writer, expires_at: None }).await;
+        assert!(narrower.is_ok(), "a token may create one within its own scopes");
+        let admin = vec!["admin:write".to_string()];
+        assert!(app.issue_api_token(&operator, TokenRequest { label: "op", scopes: &admin, expires_at: None }).await.is_ok());
     }
 
     #[tokio::test]

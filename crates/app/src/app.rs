@@ -24,12 +24,20 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     /// Rate limits and where they are counted.
     pub limits: LimitSettings,
+    /// How signing keys are kept at rest: under the operator's secrets keys, or in clear in development.
+    pub key_protection: keys::KeyProtection,
 }
 
 impl Settings {
     /// Settings with the default OAuth lifetimes.
     pub fn new(zone: impl Into<String>, issuer: impl Into<String>) -> Self {
-        Self { zone: zone.into(), issuer: issuer.into(), oauth: OAuthSettings::default(), limits: LimitSettings::default() }
+        Self {
+            zone: zone.into(),
+            issuer: issuer.into(),
+            oauth: OAuthSettings::default(),
+            limits: LimitSettings::default(),
+            key_protection: keys::KeyProtection::default(),
+        }
     }
 }
 

@@ -143,7 +143,15 @@ impl App {
 
     async fn principal_of(&self, verified: &VerifiedAccessToken) -> Result<Option<Principal>, TokenCheck> {
         let claims = &verified.claims;
-        if !self.store.access_token_live(&claims.fam, &claims.jti).await? {
+        let Some(owner) = self.store.live_access_token_family(&claims.fam, &claims.jti).await? else { return Ok(None) };
+        // Issue 10, hole 7: a token naming a live family must have been issued to that family's client and
+        // user, or a signer (a leaked key) could borrow any live family for any subject.
+        let family_subject = match owner.user_id {
+            Some(user) => user.0.to_string(),
+            None => owner.client_id.as_str().to_string(),
+        };
+        if owner.client_id.as_str() != claims.client_id || family_subject != claims.sub {
+            tracing::warn!(family = %claims.fam, "an access token's sub or client_id does not match its family");
             return Ok(None);
         }
         let user_id = if verified.is_client_credentials() {
@@ -210,6 +218,28 @@ mod tests {
         assert!(app.verify_access_token(&tokens.access_token).await.is_ok(), "within the bound, the cached answer stands");
         app.clock.advance_millis(LIVENESS_TTL_MILLIS);
         assert!(app.verify_access_token(&tokens.access_token).await.is_err(), "past the bound, liveness is asked again");
+    }
+
+    /// Hole 7 (issue 10): whoever can sign (a leaked key) must not borrow a live family for another
+    /// subject: the family binds its user and client (RFC 9068 §4: the token must be valid for its
+    /// subject; RFC 9700 §4.14.2 families).
+    #[tokio::test]
+    async fn hole7_a_token_naming_a_live_family_with_another_sub_or_client_is_refused() {
+        use gatehouse_domain::oauth::jose::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let admin = app.user("root@example.com", true).await;
+        let tokens = app.tokens(&consented, "user:read").await;
+        let (verified, _) = app.verify_access_token(&tokens.access_token).await.unwrap();
+        let ring = app.key_ring().await.unwrap();
+        let as_admin = AccessTokenClaims { sub: admin.id.0.to_string(), ..verified.claims.clone() };
+        let forged = ring.sign(ACCESS_TOKEN_TYP, &as_admin).unwrap();
+        assert!(app.verify_access_token(&forged).await.is_err(), "another sub on a real family");
+        let other_client = AccessTokenClaims { client_id: "someone-else".into(), ..verified.claims.clone() };
+        let forged = ring.sign(ACCESS_TOKEN_TYP, &other_client).unwrap();
+        assert!(app.verify_access_token(&forged).await.is_err(), "another client on a real family");
+        let same = ring.sign(ACCESS_TOKEN_TYP, &verified.claims).unwrap();
+        assert!(app.verify_access_token(&same).await.is_ok(), "the control: the family's own subject");
     }
 
     /// A client change made elsewhere reaches this node within the client cache's bound.

@@ -12,6 +12,7 @@ use gatehouse_domain::{Email, FamilyId, GrantId, Organization, OrganizationId, P
 
 use crate::app::App;
 use crate::error::AppResult;
+use crate::invalidation::Invalidation;
 use crate::throttle::account_key;
 
 /// A browser session: a random secret in a cookie, stored hashed so every node sees it.
@@ -175,8 +176,12 @@ impl App {
         Ok(LoginOutcome::SignedIn(Box::new(self.create_session(Some(user.id)).await?)))
     }
 
-    /// Records consent (accumulating for the same organization; choosing another starts afresh) and
-    /// issues the code. The organization must be one of the user's when they have any.
+    /// Records consent and issues the code. The organization must be one of the user's when they have any.
+    ///
+    /// The consent given on this page is the whole consent: the grant becomes exactly these scopes for this
+    /// organization. When the earlier consent allowed anything this one does not (another organization, or
+    /// a scope left out), everything issued under it ends (issue 10, hole 2): its refresh tokens would
+    /// otherwise keep the old scopes and organization for as long as they rotate.
     pub async fn consent(&self, request: &AuthorizationRequest, session: &Session, chosen: Option<OrganizationId>) -> AppResult<ConsentOutcome> {
         let Some((user_id, auth_time)) = session.user() else { return Ok(ConsentOutcome::AccountGone) };
         let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(ConsentOutcome::AccountGone) };
@@ -188,11 +193,15 @@ impl App {
         };
         let user = view.user;
         let now = self.clock.now();
-        let scopes = match self.store.live_grant(user.id, &request.client.id).await? {
-            Some(grant) if grant.organization_id == organization_id => grant.scopes.union(request.scopes),
-            _ => request.scopes,
-        };
-        let grant = self.store.save_grant(user.id, &request.client.id, organization_id, scopes, now).await?;
+        if let Some(earlier) = self.store.live_grant(user.id, &request.client.id).await?
+            && (earlier.organization_id != organization_id || !earlier.scopes.is_subset_of(request.scopes))
+        {
+            let revoked = self.store.revoke_grant_families(earlier.id, now).await?;
+            if !revoked.is_empty() {
+                self.apply(&[Invalidation::OAuth]);
+            }
+        }
+        let grant = self.store.save_grant(user.id, &request.client.id, organization_id, request.scopes, now).await?;
         let code = self.issue_code(request, &user, grant.id, organization_id, auth_time).await?;
         Ok(ConsentOutcome::Code(code))
     }
@@ -225,6 +234,7 @@ impl App {
             grant_id,
             family_id: family.id,
             redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_in_request: request.raw.0.iter().any(|(key, _)| key == "redirect_uri"),
             scopes: request.scopes,
             organization_id,
             challenge: request.challenge.clone(),

@@ -5,6 +5,7 @@ use gatehouse_domain::oauth::client::approve;
 use gatehouse_domain::oauth::{ClientId, ClientStatus, ClientType, NewClient, OAuthClient, OpaqueSecret};
 use gatehouse_domain::{ScopeSet, UserId};
 
+use crate::actor::Actor;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
@@ -39,9 +40,13 @@ impl App {
         )?)
     }
 
-    /// Files a client request (status: requested) owned by `owner`.
-    pub async fn request_client(&self, owner: UserId, registration: ClientRegistration<'_>) -> AppResult<OAuthClient> {
-        let client = Self::registration(&registration)?.into_client(owner, self.clock.now(), self.random.as_ref());
+    /// Files a client request (status: requested) owned by the actor. Once approved, the client may act as
+    /// its owner with its API scopes (`client_credentials`): so a request confers them, and a credential
+    /// may only ask for API scopes it holds itself (hole 3). OpenID scopes confer nothing by themselves.
+    pub async fn request_client(&self, actor: &Actor, registration: ClientRegistration<'_>) -> AppResult<OAuthClient> {
+        let new = Self::registration(&registration)?;
+        actor.may_confer(new.scopes.intersection(ScopeSet::all_api_scopes()))?;
+        let client = new.into_client(actor.user_id, self.clock.now(), self.random.as_ref());
         self.store.insert_oauth_client(&client).await?;
         Ok(client)
     }
@@ -143,7 +148,7 @@ mod tests {
         let owner = app.user("dev@example.com", false).await;
         let uris = vec!["https://app.example/cb".to_string()];
         let scopes = vec!["teams:read".to_string()];
-        let requested = app.request_client(owner.id, registration(&uris, &scopes)).await.unwrap();
+        let requested = app.request_client(&Actor::operator(&owner), registration(&uris, &scopes)).await.unwrap();
         let (approved, secret) = app.approve_client(requested.id.as_str(), Approval::default()).await.unwrap();
         assert!(secret.is_none(), "public clients have no secret");
         assert!(!approved.allow_refresh);
@@ -156,7 +161,7 @@ mod tests {
         let owner = app.user("dev@example.com", false).await;
         let uris = vec!["https://app.example/cb".to_string()];
         let scopes = vec!["teams:read".to_string()];
-        let requested = app.request_client(owner.id, registration(&uris, &scopes)).await.unwrap();
+        let requested = app.request_client(&Actor::operator(&owner), registration(&uris, &scopes)).await.unwrap();
         let wider = Approval { scopes: Some(vec!["teams:read".into(), "teams:write".into()]), allow_refresh: None };
         assert!(matches!(app.approve_client(requested.id.as_str(), wider).await, Err(AppError::Invalid(_))));
     }
@@ -167,7 +172,7 @@ mod tests {
         let owner = app.user("dev@example.com", false).await;
         let uris = vec!["https://app.example/cb".to_string()];
         let scopes = vec!["teams:read".to_string()];
-        let requested = app.request_client(owner.id, registration(&uris, &scopes)).await.unwrap();
+        let requested = app.request_client(&Actor::operator(&owner), registration(&uris, &scopes)).await.unwrap();
         app.approve_client(requested.id.as_str(), Approval::default()).await.unwrap();
         assert!(app.client(&requested.id).await.unwrap().is_some_and(|c| c.is_approved()));
         app.reject_client(requested.id.as_str()).await.unwrap();

@@ -12,6 +12,14 @@ use crate::app::{App, Settings};
 /// 2026-01-01T00:00:00.000Z.
 pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 
+/// The secrets key the use cases' tests seal signing keys under.
+pub const TEST_SECRETS_KEY: &str = "test-secrets-key-for-the-use-cases-0123456789";
+
+pub fn test_key_protection() -> crate::keys::KeyProtection {
+    let secrets = gatehouse_domain::secrets::SecretsKeys::from_secrets([TEST_SECRETS_KEY]).expect("a long enough test key");
+    crate::keys::KeyProtection::Sealed(Arc::new(secrets))
+}
+
 pub struct TestApp {
     pub app: App,
     pub clock: MockClock,
@@ -27,16 +35,25 @@ impl Deref for TestApp {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_key_protection(test_key_protection()).await
+    }
+
+    pub async fn with_key_protection(key_protection: crate::keys::KeyProtection) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = gatehouse_store::open(&format!("sqlite://{}/gatehouse.db", dir.path().display())).await.expect("store");
         let clock = MockClock::new(START);
-        let app = App::new(
-            store,
-            Arc::new(clock.clone()),
-            Arc::new(SeededRandom::new(42)),
-            Settings::new("test.gatehouse.local", "http://127.0.0.1:1"),
-        );
+        let mut settings = Settings::new("test.gatehouse.local", "http://127.0.0.1:1");
+        settings.key_protection = key_protection;
+        let app = App::new(store, Arc::new(clock.clone()), Arc::new(SeededRandom::new(42)), settings);
         Self { app, clock, _dir: dir }
+    }
+
+    /// Another application over the same store and clock (a node after a restart or an upgrade), with
+    /// these key settings and empty caches.
+    pub fn reopened(&self, key_protection: crate::keys::KeyProtection) -> App {
+        let mut settings = self.app.settings.clone();
+        settings.key_protection = key_protection;
+        App::new(self.app.store.clone(), Arc::new(self.clock.clone()), Arc::new(SeededRandom::new(7)), settings)
     }
 
     pub async fn user(&self, email: &str, admin: bool) -> User {

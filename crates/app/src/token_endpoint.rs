@@ -92,11 +92,19 @@ impl App {
         if code.is_expired(now) {
             return Err(invalid_code());
         }
-        match exchange.redirect_uri {
-            Some(uri) if uri == code.redirect_uri.as_str() => {}
-            None if client.redirect_uris.len() == 1 => {}
-            Some(_) => return Err(AppError::invalid_grant("redirect_uri does not match the authorization request.")),
-            None => return Err(OAuthRefusal::InvalidRequest("The redirect_uri parameter is required.".into()).into()),
+        // RFC 6749 §4.1.3: "required, if the redirect_uri parameter was included in the authorization
+        // request, and their values MUST be identical". A refusal here leaves the code unused (as every check
+        // before `consume_code` does): it takes the PKCE verifier as well to redeem it, and the client may
+        // correct its request within the code's short life.
+        match (exchange.redirect_uri, code.redirect_uri_in_request) {
+            (Some(uri), _) if uri == code.redirect_uri.as_str() => {}
+            (Some(_), _) => return Err(AppError::invalid_grant("redirect_uri does not match the authorization request.")),
+            (None, false) => {}
+            (None, true) => {
+                return Err(AppError::invalid_grant(
+                    "redirect_uri is required: the authorization request carried one (RFC 6749 §4.1.3).",
+                ));
+            }
         }
         let verifier = exchange
             .code_verifier
@@ -108,6 +116,10 @@ impl App {
         if !self.store.consume_code(&code.hash, now).await? {
             self.revoke_family(&code.family_id, now).await?;
             return Err(invalid_code());
+        }
+        // A newer consent (or the user) may have ended the code's family while the code waited.
+        if self.store.family(&code.family_id).await?.is_none_or(|family| family.revoked_at.is_some()) {
+            return Err(AppError::invalid_grant("The consent was revoked."));
         }
         let grant =
             self.store.grant_by_id(code.grant_id).await?.ok_or_else(|| AppError::invalid_grant("The consent was revoked."))?;
@@ -151,11 +163,15 @@ impl App {
         })?;
         // A first judgement from what we read, to refuse early without minting anything; the store makes the
         // binding decision atomically in `rotate`, since another node may rotate the same token meanwhile.
-        match judge_refresh(&token, now, self.settings.oauth.refresh_grace_secs) {
+        // A token revoked by itself is one a grace retry superseded; whether that is a replay depends on its
+        // family, read only then so that the common path costs no extra read.
+        let family_live = token.revoked_at.is_none()
+            || self.store.family(&token.family_id).await?.is_some_and(|family| family.revoked_at.is_none());
+        match judge_refresh(&token, family_live, now, self.settings.oauth.refresh_grace_secs) {
             RefreshVerdict::Revoked | RefreshVerdict::Expired => Err(invalid_refresh()),
             RefreshVerdict::Replay => {
                 self.revoke_family(&token.family_id, now).await?;
-                tracing::warn!(client_id = %client.id, "refresh token replayed after the grace window; family revoked");
+                tracing::warn!(client_id = %client.id, "refresh token replayed (after the grace window, or superseded); family revoked");
                 Err(invalid_refresh())
             }
             RefreshVerdict::Rotate | RefreshVerdict::GraceRetry => self.rotate(client, &token, scopes, now).await,
@@ -279,6 +295,21 @@ mod tests {
         assert!(is_invalid_grant(&app.exchange_code(&consented.client, exchange).await));
     }
 
+    /// Hole 10, RFC 6749 §4.1.3: the authorization request carried `redirect_uri`, so the token request
+    /// must carry the identical value; leaving it out is `invalid_grant`, even for a client with one URI.
+    #[tokio::test]
+    async fn hole10_a_code_exchange_without_the_redirect_uri_of_the_authorization_request_is_refused_rfc6749_4_1_3() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        assert_eq!(consented.client.redirect_uris.len(), 1);
+        let code = app.code(&consented, "user:read").await;
+        let without = CodeExchange { code: &code, redirect_uri: None, code_verifier: Some(VERIFIER) };
+        assert!(is_invalid_grant(&app.exchange_code(&consented.client, without).await));
+        // The refusal did not consume the code: the corrected request is answered.
+        let with = CodeExchange { code: &code, redirect_uri: Some(REDIRECT_URI), code_verifier: Some(VERIFIER) };
+        assert!(app.exchange_code(&consented.client, with).await.is_ok());
+    }
+
     /// RFC 7636 §4.6.
     #[tokio::test]
     async fn a_wrong_verifier_is_refused() {
@@ -306,6 +337,54 @@ mod tests {
         assert!(is_invalid_grant(&app.refresh(&consented.client, &old, None).await));
         let newest = retried.refresh_token.unwrap();
         assert!(is_invalid_grant(&app.refresh(&consented.client, &newest, None).await), "the family ended");
+    }
+
+    /// Hole 1 (issue 10), RFC 9700 §4.14.2: the client rotates RT1 to RT2; a thief replays RT1 inside the
+    /// grace window (RT3) and rotates on (RT4). When the client then presents RT2, the family must end, the
+    /// thief's tokens with it.
+    #[tokio::test]
+    async fn hole1_a_stolen_refresh_token_replayed_in_the_grace_window_ends_the_family_when_the_client_returns_rfc9700_4_14_2() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let rt1 = app.tokens(&consented, "user:read").await.refresh_token.unwrap();
+        let rt2 = app.refresh(&consented.client, &rt1, None).await.unwrap().refresh_token.unwrap();
+        app.clock.advance_secs(1);
+        let rt3 = app.refresh(&consented.client, &rt1, None).await.unwrap().refresh_token.unwrap();
+        let thief = app.refresh(&consented.client, &rt3, None).await.unwrap();
+        let rt4 = thief.refresh_token.clone().unwrap();
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &rt2, None).await), "RT2 was superseded");
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &rt4, None).await), "the thief's line ended with the family");
+        assert!(app.verify_access_token(&thief.access_token).await.is_err(), "the thief's access token is revoked");
+    }
+
+    /// Hole 2 (issue 10): a new consent for fewer scopes ends what the earlier consent issued; its refresh
+    /// token no longer refreshes with the old scopes, and its access token stops working (RFC 6749 §10.4's
+    /// "refresh tokens are bound to the scope … the resource owner authorized").
+    #[tokio::test]
+    async fn hole2_a_narrower_consent_ends_the_tokens_of_the_earlier_consent_rfc6749_10_4() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read teams:read").await;
+        let earlier = app.tokens(&consented, "user:read teams:read").await;
+        assert!(app.verify_access_token(&earlier.access_token).await.is_ok());
+        let narrower = app.tokens(&consented, "user:read").await;
+        let old_refresh = earlier.refresh_token.unwrap();
+        assert!(is_invalid_grant(&app.refresh(&consented.client, &old_refresh, None).await), "the old refresh token ended");
+        assert!(app.verify_access_token(&earlier.access_token).await.is_err(), "the old access token ended");
+        let (verified, _) = app.verify_access_token(&narrower.access_token).await.unwrap();
+        assert_eq!(verified.scopes.to_space_delimited(), "user:read");
+        let refreshed = app.refresh(&consented.client, &narrower.refresh_token.unwrap(), None).await.unwrap();
+        assert_eq!(refreshed.scopes.to_space_delimited(), "user:read");
+    }
+
+    /// The same consent given again (or a wider one) takes nothing away: the earlier tokens stay.
+    #[tokio::test]
+    async fn a_consent_that_keeps_every_earlier_scope_keeps_the_earlier_tokens() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read teams:read").await;
+        let earlier = app.tokens(&consented, "user:read").await;
+        app.tokens(&consented, "user:read teams:read").await;
+        assert!(app.verify_access_token(&earlier.access_token).await.is_ok());
+        assert!(app.refresh(&consented.client, &earlier.refresh_token.unwrap(), None).await.is_ok());
     }
 
     /// RFC 6749 §6: a refresh may narrow the scope, never widen it.

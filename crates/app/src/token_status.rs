@@ -63,7 +63,7 @@ impl App {
         if let Some(secret) = OpaqueSecret::parse(token) {
             let Some(row) = self.store.refresh_token_by_hash(&secret.hash()).await? else { return Ok(None) };
             if row.client_id != client.id
-                || judge_refresh(&row, now, self.settings.oauth.refresh_grace_secs) != RefreshVerdict::Rotate
+                || judge_refresh(&row, true, now, self.settings.oauth.refresh_grace_secs) != RefreshVerdict::Rotate
                 || self.store.family(&row.family_id).await?.is_none_or(|family| family.revoked_at.is_some())
                 || self.store.grant_by_id(row.grant_id).await?.is_none()
             {

@@ -28,6 +28,19 @@ pub struct Global {
     /// Print JSON instead of plain values.
     #[arg(long, global = true)]
     pub json: bool,
+    /// A file holding the secrets keys that encrypt the OAuth signing keys at rest: one a line, the
+    /// encrypting one first. The GATEHOUSE_SECRETS_KEY variable (comma-separated) takes precedence.
+    #[arg(long, global = true, env = "GATEHOUSE_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<PathBuf>,
+    /// Development only: without a secrets key, store the OAuth signing keys in clear.
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_DEV_MODE",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub insecure_dev_keys: bool,
 }
 
 #[derive(Subcommand)]
@@ -137,6 +150,11 @@ pub enum KeysCommand {
     },
     /// List the signing keys.
     List,
+    /// Re-encrypt every signing key under the first secrets key (after putting a new secrets key first;
+    /// then the old one can be dropped). Keys still in clear are encrypted too.
+    Reencrypt,
+    /// Print a new random secrets key (256 bits) to put in GATEHOUSE_SECRETS_KEY or the key file.
+    GenerateSecret,
 }
 
 #[derive(Args)]

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use gatehouse_app::keys::KeyProtection;
 use gatehouse_app::rate_limit::{LimitSettings, RedisCounters};
+use gatehouse_domain::secrets::SecretsKeys;
 use gatehouse_domain::policy::Policy;
 use gatehouse_http::client_address::TrustedProxies;
 use serde::Deserialize;
@@ -39,6 +41,9 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     /// Rate limits beyond Make's per-organization one.
     pub rate_limits: Option<RateLimitsConfig>,
+    /// A file holding the secrets keys that encrypt the signing keys at rest (one a line, the encrypting
+    /// one first). `GATEHOUSE_SECRETS_KEY` and `--secrets-key-file` take precedence.
+    pub secrets_key_file: Option<std::path::PathBuf>,
 }
 
 /// `[rate_limits]`: every key optional.
@@ -75,6 +80,8 @@ pub enum ConfigError {
     RateLimits(String),
     #[error("invalid OAuth setting: {0}")]
     OAuth(&'static str),
+    #[error("invalid secrets key ({origin}): {reason}")]
+    Secrets { origin: String, reason: String },
 }
 
 impl FileConfig {
@@ -84,6 +91,46 @@ impl FileConfig {
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })
     }
+}
+
+/// The secrets keys that seal the signing keys at rest (issue 10, hole 7): `GATEHOUSE_SECRETS_KEY` over
+/// the key file (flag, then config file). Without any, only the named development mode stores keys in
+/// clear; otherwise nothing may read or write them (and `serve` refuses to start).
+pub fn resolve_key_protection(
+    key_file_flag: Option<&Path>,
+    insecure_dev_keys: bool,
+    file: &FileConfig,
+) -> Result<KeyProtection, ConfigError> {
+    let invalid = |origin: &str, reason: String| ConfigError::Secrets { origin: origin.to_string(), reason };
+    let from_env = std::env::var("GATEHOUSE_SECRETS_KEY").ok().filter(|value| !value.trim().is_empty());
+    let (source, text) = match (from_env, key_file_flag.or(file.secrets_key_file.as_deref())) {
+        (Some(value), _) => ("GATEHOUSE_SECRETS_KEY".to_string(), value),
+        (None, Some(path)) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|error| invalid(&shown, error.to_string()))?;
+            warn_if_others_may_read(path);
+            (shown, text)
+        }
+        (None, None) if insecure_dev_keys => return Ok(KeyProtection::InsecurePlaintext),
+        (None, None) => return Ok(KeyProtection::Missing),
+    };
+    let keys = SecretsKeys::parse_list(&text).map_err(|error| invalid(&source, error.to_string()))?;
+    Ok(KeyProtection::Sealed(std::sync::Arc::new(keys)))
+}
+
+/// A secrets key file others may read is a key in clear beside the store: said once, at start.
+fn warn_if_others_may_read(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the secrets key file is readable by others than its owner: chmod 600 it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 pub fn resolve_listen(flag: Option<String>, file: &FileConfig) -> Result<SocketAddr, ConfigError> {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_app::keys::KeyProtection;
 use gatehouse_app::{App, Settings};
 use gatehouse_domain::{Clock, OsRandom, SystemClock};
 use gatehouse_http::AppState;
@@ -55,6 +56,7 @@ impl Default for Cadence {
 /// Serves `state` on `listener` until [`Running::stop`] is called or the process is signalled.
 pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    protect_signing_keys(&state.app).await?;
     // First start: the signing key is made now, not on the first token request.
     if let Err(error) = state.app.key_ring().await {
         tracing::error!(?error, "could not load or create the OAuth signing key");
@@ -98,6 +100,43 @@ pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> 
     });
     Ok(Running { addr, state, revocations_applied, shutdown, task })
 }
+
+/// Issue 10, hole 7: no node serves without a secrets key, outside the named development mode; and a store
+/// written before encryption at rest has its signing keys sealed in place before the first request.
+async fn protect_signing_keys(app: &App) -> std::io::Result<()> {
+    match &app.settings.key_protection {
+        KeyProtection::Missing => Err(std::io::Error::other(MISSING_SECRETS_KEY)),
+        KeyProtection::InsecurePlaintext => {
+            tracing::warn!(
+                "DEVELOPMENT MODE (--insecure-dev-keys / GATEHOUSE_DEV_MODE): the OAuth signing keys are stored in clear; \
+                 anyone who can read the database can sign tokens. Never run this way in production."
+            );
+            Ok(())
+        }
+        KeyProtection::Sealed(secrets) => match app.protect_signing_keys(false).await {
+            Ok(done) => {
+                if done.sealed_from_plaintext > 0 {
+                    tracing::warn!(
+                        keys = done.sealed_from_plaintext,
+                        "signing keys stored in clear were encrypted in place under the secrets key; keep that key: without it they cannot be read"
+                    );
+                }
+                tracing::info!(secrets_keys = ?secrets.key_ids(), "signing keys are encrypted at rest");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not read or encrypt the OAuth signing keys");
+                Err(std::io::Error::other(format!("could not read or encrypt the OAuth signing keys: {error}")))
+            }
+        },
+    }
+}
+
+/// What `serve` says when it has no secrets key.
+pub const MISSING_SECRETS_KEY: &str = "no secrets key: the OAuth signing keys are encrypted at rest under a key only the operator holds. \
+Set GATEHOUSE_SECRETS_KEY (one or more secrets of at least 32 characters, comma-separated, the encrypting one first) \
+or secrets_key_file / --secrets-key-file (one a line); `gatehouse keys generate-secret` makes one. \
+For development only, --insecure-dev-keys (or GATEHOUSE_DEV_MODE=1) stores the keys in clear.";
 
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod random;
 pub mod revocation;
 pub mod scope;
+pub mod secrets;
 pub mod time;
 
 pub use api_token::{ApiToken, ApiTokenSecret, NewApiTokenRequest, TokenHash, TokenLabel};

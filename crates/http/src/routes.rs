@@ -22,8 +22,14 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// What a route requires of the caller.
 #[derive(Debug, Clone, Copy)]
 pub enum Needs {
-    /// Any valid credential, whatever its scopes (Make's `/users/me`; see reference §1.3).
+    /// Any valid credential, whatever its scopes: only for what is public to every signed-in caller (the
+    /// scope catalogue).
     Credential,
+    /// The caller's own account, read. Any valid API token, whatever its scopes (Make's `/users/me`; see
+    /// reference §1.3); an OAuth access token only with `user:read`, since a user who consented to
+    /// `openid` alone was asked to confirm their identity, not to release their profile (issue 10, hole 4;
+    /// `docs/compatibility.md`).
+    OwnAccount,
     /// `<resource>:read` for GET, `<resource>:write` for POST, PUT, PATCH and DELETE (Make's verb rule).
     Scope(&'static str),
     /// An administration scope by the verb rule, and a platform administrator behind the credential:
@@ -44,12 +50,12 @@ macro_rules! route {
     };
 }
 
-use Needs::{AdminScope, Credential, Scope as S};
+use Needs::{AdminScope, Credential, OwnAccount, Scope as S};
 
 /// The table. Paths are relative to `/api/v2`.
 pub static API_ROUTES: &[ApiRoute] = &[
-    route!(GET    "/users/me",                       Credential,       get(users::me)),
-    route!(GET    "/users/me/current-authorization", Credential,       get(users::current_authorization)),
+    route!(GET    "/users/me",                       OwnAccount,       get(users::me)),
+    route!(GET    "/users/me/current-authorization", OwnAccount,       get(users::current_authorization)),
     route!(GET    "/users/me/api-tokens",            S("user"),        get(tokens::list)),
     route!(POST   "/users/me/api-tokens",            S("user"),        post(tokens::create)),
     route!(DELETE "/users/me/api-tokens/{created}",  S("user"),        delete(tokens::delete)),
@@ -57,9 +63,10 @@ pub static API_ROUTES: &[ApiRoute] = &[
     // like API tokens, so they take the same scope: user:read to list, user:write to revoke.
     route!(GET    "/users/me/authorized-apps",       S("user"),        get(oauth_clients::authorized_apps)),
     route!(DELETE "/users/me/authorized-apps/{clientId}", S("user"),   delete(oauth_clients::revoke_authorized_app)),
-    // Any user may ask for a client (Make's registration form); administrators decide.
-    route!(POST   "/oauth/client-requests",          Credential,       post(oauth_clients::request)),
-    route!(GET    "/oauth/client-requests",          Credential,       get(oauth_clients::my_requests)),
+    // Any user may ask for a client (Make's registration form); administrators decide. Filing one is a
+    // write in the user's name, so it takes user:write from every credential (issue 10, hole 4).
+    route!(POST   "/oauth/client-requests",          S("user"),        post(oauth_clients::request)),
+    route!(GET    "/oauth/client-requests",          OwnAccount,       get(oauth_clients::my_requests)),
     route!(GET    "/admin/oauth/clients",            AdminScope("admin"), get(oauth_clients::admin_list)),
     route!(POST   "/admin/oauth/clients/{clientId}/approve", AdminScope("admin"), post(oauth_clients::approve)),
     route!(POST   "/admin/oauth/clients/{clientId}/reject",  AdminScope("admin"), post(oauth_clients::reject)),
@@ -170,6 +177,8 @@ async fn authorize_and_run(state: AppState, needs: Needs, mut request: Request, 
     let method = request.method().as_str();
     let check = match needs {
         Needs::Credential => Ok(()),
+        Needs::OwnAccount if caller.is_oauth() => check_scope(&caller, "user", method, request.uri().path()),
+        Needs::OwnAccount => Ok(()),
         Needs::Scope(resource) => check_scope(&caller, resource, method, request.uri().path()),
         Needs::AdminScope(resource) => check_scope(&caller, resource, method, request.uri().path())
             .and_then(|()| if caller.is_admin { Ok(()) } else { Err(ApiError::access_denied()) }),
@@ -232,6 +241,22 @@ mod tests {
             if let Needs::AdminScope(resource) = route.needs {
                 let scope = Scope::for_resource(resource, Access::Read).expect("declared");
                 assert!(scope.is_administration(), "{}", route.path);
+            }
+        }
+    }
+
+    /// Issue 10, hole 4: every write needs a write scope, whatever the credential; "any credential" is
+    /// left only for reads.
+    #[test]
+    fn hole4_every_write_route_needs_a_write_scope() {
+        for route in API_ROUTES {
+            if route.method != Method::GET {
+                assert!(
+                    matches!(route.needs, Needs::Scope(_) | Needs::AdminScope(_)),
+                    "{} {} is a write that any credential may make",
+                    route.method,
+                    route.path
+                );
             }
         }
     }

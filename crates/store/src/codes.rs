@@ -28,6 +28,7 @@ fn code_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<AuthorizationCode> {
         grant_id: row.get("grant_id")?,
         family_id: row.get("family_id")?,
         redirect_uri: RedirectUri::from_stored(row.get("redirect_uri")?),
+        redirect_uri_in_request: row.get("redirect_uri_in_request")?,
         scopes: row.get("scopes")?,
         organization_id: row.get("organization_id")?,
         challenge: CodeChallenge::from_stored(row.get("code_challenge")?),
@@ -57,6 +58,7 @@ impl<DB: Backend> CodeRepository for SqlStore<DB> {
             ("created", code.created.into()),
             ("expires_at", code.expires_at.into()),
             ("used_at", code.used_at.into()),
+            ("redirect_uri_in_request", code.redirect_uri_in_request.into()),
         ])?;
         query(OAUTH_CODES.insert_one()).bind_all(row).execute(&self.writer).await?;
         Ok(())

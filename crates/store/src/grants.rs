@@ -34,6 +34,10 @@ pub trait GrantRepository: Send + Sync {
     /// Revokes the live grant with every family issued under it; returns the revoked family ids, or `None`
     /// when there was no live grant.
     async fn revoke_grant(&self, user: UserId, client: &ClientId, now: Timestamp) -> StoreResult<Option<Vec<FamilyId>>>;
+    /// Revokes every live family issued under the grant (and their refresh tokens), leaving the grant itself
+    /// live: a new consent replaces what the earlier one issued. Recorded in the revocation feed as the
+    /// grant's, so other nodes drop their liveness answers. Returns the revoked families.
+    async fn revoke_grant_families(&self, grant: GrantId, now: Timestamp) -> StoreResult<Vec<FamilyId>>;
     /// Notes the grant's use, at most once per [`GRANT_LAST_USED_RESOLUTION_MILLIS`].
     async fn touch_grant(&self, id: GrantId, now: Timestamp) -> StoreResult<()>;
 }
@@ -159,5 +163,24 @@ impl<DB: Backend> GrantRepository for SqlStore<DB> {
 
     async fn touch_grant(&self, id: GrantId, now: Timestamp) -> StoreResult<()> {
         touch_grant_on(&self.writer, id, now).await
+    }
+
+    async fn revoke_grant_families(&self, grant: GrantId, now: Timestamp) -> StoreResult<Vec<FamilyId>> {
+        let mut tx = self.writer.begin().await?;
+        let families = query("UPDATE oauth_families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL RETURNING id")
+            .bind(now)
+            .bind(grant)
+            .fetch_all(&mut tx)
+            .await?;
+        query("UPDATE oauth_refresh_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(grant)
+            .execute(&mut tx)
+            .await?;
+        if !families.is_empty() {
+            record_revocation(&mut tx, &Revoked::Grant(grant), now).await?;
+        }
+        tx.commit().await?;
+        families.iter().map(|row| row.get::<FamilyId>("id")).collect()
     }
 }

@@ -132,7 +132,8 @@ async fn rotate_in<DB: Backend>(tx: &mut Transaction<'_, DB>, job: &RotationJob)
     );
     let row = query(sql).bind(parent).bind(&successor.family_id).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Ok(Rotation::Revoked) };
-    let outcome = match judge_refresh(&refresh_from_row(&row)?, now, grace_secs) {
+    // The family is live: we hold its lock.
+    let outcome = match judge_refresh(&refresh_from_row(&row)?, true, now, grace_secs) {
         RefreshVerdict::Revoked | RefreshVerdict::Expired => return Ok(Rotation::Revoked),
         RefreshVerdict::Replay => return Ok(Rotation::Replayed),
         RefreshVerdict::Rotate => {

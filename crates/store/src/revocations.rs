@@ -13,6 +13,13 @@ use crate::listener::RevocationListener;
 use crate::sql_store::SqlStore;
 use crate::error::StoreResult;
 
+/// Whom a token family was issued to: its client, and its user (none for client credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyOwner {
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationEvent {
     pub id: i64,
@@ -32,8 +39,10 @@ pub trait RevocationRepository: Send + Sync {
 
     /// Revokes one access token until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &Jti, expires_at: Timestamp, now: Timestamp) -> StoreResult<()>;
-    /// Whether an access token may still be used: its family is live and it was not revoked by itself.
-    async fn access_token_live(&self, family: &FamilyId, jti: &Jti) -> StoreResult<bool>;
+    /// The family of an access token that may still be used (its family is live and it was not revoked by
+    /// itself), so that the caller can check the token's `sub` and `client_id` against the family's
+    /// (issue 10, hole 7). `None` when the token may not be used.
+    async fn live_access_token_family(&self, family: &FamilyId, jti: &Jti) -> StoreResult<Option<FamilyOwner>>;
 
     /// Deletes expired codes, sessions and revocation records, and keys past retirement.
     async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()>;
@@ -130,9 +139,9 @@ impl<DB: Backend> RevocationRepository for SqlStore<DB> {
         Ok(())
     }
 
-    async fn access_token_live(&self, family: &FamilyId, jti: &Jti) -> StoreResult<bool> {
+    async fn live_access_token_family(&self, family: &FamilyId, jti: &Jti) -> StoreResult<Option<FamilyOwner>> {
         let row = query(
-            "SELECT 1 AS live FROM oauth_families f
+            "SELECT f.client_id, f.user_id FROM oauth_families f
              WHERE f.id = $1 AND f.revoked_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM oauth_revoked_access_tokens r WHERE r.jti = $2)",
         )
@@ -140,7 +149,7 @@ impl<DB: Backend> RevocationRepository for SqlStore<DB> {
         .bind(jti)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.is_some())
+        row.map(|row| Ok(FamilyOwner { client_id: row.get("client_id")?, user_id: row.get("user_id")? })).transpose()
     }
 
     async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()> {

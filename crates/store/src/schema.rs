@@ -194,6 +194,7 @@ pub static OAUTH_CODES: Table = Table {
         ("created", Int),
         ("expires_at", Int),
         ("used_at", Int),
+        ("redirect_uri_in_request", Bool),
     ],
     order_by: "code_hash",
     generated_id: false,

@@ -15,6 +15,8 @@ use crate::error::StoreResult;
 pub trait SigningKeyRepository: Send + Sync {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Replaces a key's stored private half (encrypted at rest, or re-encrypted under another secrets key).
+    async fn replace_signing_key_material(&self, kid: &Kid, private: &[u8]) -> StoreResult<()>;
     /// Stops every other unretired key from signing; each stays trusted until `retire_at`.
     async fn retire_signing_keys_except(&self, kids: &[Kid], retire_at: Timestamp) -> StoreResult<u64>;
 }
@@ -45,6 +47,11 @@ impl<DB: Backend> SigningKeyRepository for SqlStore<DB> {
                 })
             })
             .collect()
+    }
+
+    async fn replace_signing_key_material(&self, kid: &Kid, private: &[u8]) -> StoreResult<()> {
+        query("UPDATE oauth_signing_keys SET private_pkcs8 = $1 WHERE kid = $2").bind(private).bind(kid).execute(&self.writer).await?;
+        Ok(())
     }
 
     async fn retire_signing_keys_except(&self, kids: &[Kid], retire_at: Timestamp) -> StoreResult<u64> {

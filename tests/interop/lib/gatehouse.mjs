@@ -72,6 +72,8 @@ function childEnv() {
     for (const key of Object.keys(env)) {
         if (key.startsWith('GATEHOUSE_') && key !== 'GATEHOUSE_LOG') delete env[key];
     }
+    // The signing keys are encrypted at rest under an operator's secrets key: the interop suite's own.
+    env.GATEHOUSE_SECRETS_KEY = 'interop-only-secrets-key-not-for-production-0123456789';
     return env;
 }
 

@@ -35,7 +35,7 @@ pub async fn client(global: &Global, command: ClientCommand) -> CliResult {
     match command {
         ClientCommand::Request(spec) => {
             let owner = context.user(&spec.owner).await?;
-            let client = context.app.request_client(owner.id, registration(&spec)).await?;
+            let client = context.app.request_client(&gatehouse_app::Actor::operator(&owner), registration(&spec)).await?;
             if context.json {
                 println!("{}", json!({ "client_id": client.id.as_str(), "status": client.status.as_str() }));
             } else {

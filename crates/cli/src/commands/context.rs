@@ -40,6 +40,7 @@ impl Context {
         let zone = settle_zone(&store, global.zone.clone().or_else(|| file.zone.clone()), listen_for_default_zone).await?;
         let mut settings = settings.unwrap_or_else(|| Settings::new(zone.clone(), String::new()));
         settings.zone = zone;
+        settings.key_protection = config::resolve_key_protection(global.secrets_key_file.as_deref(), global.insecure_dev_keys, &file)?;
         let app = App::new(store, Arc::new(SystemClock), Arc::new(OsRandom), settings);
         Ok(Self { app, file, json: global.json })
     }

@@ -1,9 +1,12 @@
 //! `keys`: the OAuth signing keys.
 
 use gatehouse_app::Settings;
+use gatehouse_app::keys::KeyProtection;
+use gatehouse_domain::OsRandom;
+use gatehouse_domain::secrets::{generate_secret, is_sealed};
 use serde_json::json;
 
-use super::context::{CliResult, Context};
+use super::context::{CliError, CliResult, Context};
 use crate::args::{Global, KeysCommand};
 use crate::config::{self, FileConfig};
 
@@ -28,9 +31,23 @@ pub async fn keys(global: &Global, command: KeysCommand) -> CliResult {
             let context = Context::open(global, None, None).await?;
             for key in context.app.signing_keys().await? {
                 let state = key.retire_at.map_or("active".to_string(), |at| format!("retires {}", at.to_iso()));
-                println!("{}\t{}\t{}", key.kid, key.created.to_iso(), state);
+                let at_rest = if is_sealed(&key.private_pkcs8) { "encrypted" } else { "CLEAR" };
+                println!("{}\t{}\t{}\t{}", key.kid, key.created.to_iso(), state, at_rest);
             }
         }
+        KeysCommand::Reencrypt => {
+            let context = Context::open(global, None, None).await?;
+            if !matches!(context.app.settings.key_protection, KeyProtection::Sealed(_)) {
+                return Err(CliError(crate::server::MISSING_SECRETS_KEY.to_string()));
+            }
+            let done = context.app.protect_signing_keys(true).await?;
+            if context.json {
+                println!("{}", json!({ "encrypted": done.sealed_from_plaintext, "reencrypted": done.resealed }));
+            } else {
+                println!("{} key(s) encrypted from clear, {} re-encrypted under the first secrets key", done.sealed_from_plaintext, done.resealed);
+            }
+        }
+        KeysCommand::GenerateSecret => println!("{}", generate_secret(&OsRandom)),
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use gatehouse_app::Settings;
+use gatehouse_app::keys::KeyProtection;
 
 use super::context::{CliError, CliResult, Context};
 use crate::args::{Global, ServeArgs};
@@ -33,6 +34,9 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     settings.oauth = oauth;
     settings.limits = limits;
     let context = Context::open(global, Some(&default_zone), Some(settings)).await?;
+    if matches!(context.app.settings.key_protection, KeyProtection::Missing) {
+        return Err(CliError(server::MISSING_SECRETS_KEY.to_string()));
+    }
 
     if let Some(first) = context.app.first_start().await? {
         if context.json {

@@ -26,7 +26,8 @@ async fn create(server: &TestServer, token: &str, body: Value) -> (u16, Value) {
 async fn setup() -> (TestServer, String) {
     let server = TestServer::start().await;
     let user = server.user("ada@example.com", false).await;
-    let token = server.token(&user, &["user:read", "user:write"]).await;
+    // Every API scope: a token may only create tokens within its own scopes (issue 10, hole 3).
+    let token = server.token(&user, &gatehouse_domain::ScopeSet::all_api_scopes().names()).await;
     (server, token)
 }
 

@@ -50,6 +50,8 @@ pub(crate) fn serve(database: &str, extra: &[&str], envs: &[(&str, &str)]) -> Se
     let mut command = Command::new(BIN);
     command.args(["serve", "--listen", "127.0.0.1:0", "--database", database]).args(extra);
     command.env_remove("GATEHOUSE_ZONE").env_remove("GATEHOUSE_CONFIG").env_remove("GATEHOUSE_DATABASE_URL");
+    command.env_remove("GATEHOUSE_SECRETS_KEY_FILE").env_remove("GATEHOUSE_DEV_MODE");
+    command.env("GATEHOUSE_SECRETS_KEY", crate::harness::TEST_SECRETS_KEY);
     for (key, value) in envs {
         command.env(key, value);
     }
@@ -79,6 +81,9 @@ pub(crate) fn cli(database: &str, args: &[&str], stdin: &str) -> (bool, String, 
         .args(args)
         .args(["--database", database])
         .env_remove("GATEHOUSE_ZONE")
+        .env_remove("GATEHOUSE_SECRETS_KEY_FILE")
+        .env_remove("GATEHOUSE_DEV_MODE")
+        .env("GATEHOUSE_SECRETS_KEY", crate::harness::TEST_SECRETS_KEY)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -15,6 +15,14 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
 pub const ZONE: &str = "test.gatehouse.local";
+/// The secrets key test servers seal their signing keys under (spawned processes get it through
+/// `GATEHOUSE_SECRETS_KEY`).
+pub const TEST_SECRETS_KEY: &str = "integration-test-secrets-key-0123456789abcdef";
+
+pub fn test_key_protection() -> gatehouse_app::keys::KeyProtection {
+    let secrets = gatehouse_domain::secrets::SecretsKeys::from_secrets([TEST_SECRETS_KEY]).expect("a long enough key");
+    gatehouse_app::keys::KeyProtection::Sealed(Arc::new(secrets))
+}
 /// 2026-01-01T00:00:00.000Z: a fixed start so that timestamps in assertions are predictable.
 pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 
@@ -57,6 +65,18 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = ServerConfig::new(zone, base);
         config.oauth = oauth;
+        config.key_protection = test_key_protection();
+        Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
+    }
+
+    /// A server keeping its signing keys this way (in clear: as a store written before encryption at rest).
+    pub async fn start_with_key_protection(key_protection: gatehouse_app::keys::KeyProtection) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(&dir).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = ServerConfig::new(ZONE, base);
+        config.key_protection = key_protection;
         Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
     }
 
@@ -68,6 +88,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = ServerConfig::new(ZONE, base);
         config.limits = limits;
+        config.key_protection = test_key_protection();
         Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
     }
 
@@ -78,6 +99,14 @@ impl TestServer {
         let config = self.state().app.settings.clone();
         let dir = tempfile::tempdir().expect("temp dir");
         Self::start_on(listener, self.database_url.clone(), self.clock.clone(), config, dir).await
+    }
+
+    /// A server over an existing store (another node, or the same store after an upgrade), with these
+    /// settings and its own caches.
+    pub async fn start_over(database_url: String, clock: MockClock, config: ServerConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(listener, database_url, clock, config, dir).await
     }
 
     async fn start_on(listener: tokio::net::TcpListener, database_url: String, clock: MockClock, config: ServerConfig, dir: tempfile::TempDir) -> Self {

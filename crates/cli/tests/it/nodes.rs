@@ -122,8 +122,9 @@ async fn a_code_redeemed_at_once_on_two_nodes_succeeds_exactly_once_and_revokes_
 
 /// RFC 9700 §4.14.2: a refresh token raced on two nodes is rotated exactly once. Within the grace window the
 /// other requests are retries, each superseding the previous successor, so one living family with one live
-/// refresh token remains, round after round. With no grace window they are replays: they get nothing and
-/// revoke the family.
+/// refresh token remains, round after round (introspection tells which: presenting a superseded successor
+/// is a replay and ends the family, issue 10 hole 1). With no grace window they are replays: they get
+/// nothing and revoke the family.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_raced_on_two_nodes_rotates_once_and_leaves_one_live_successor_rfc9700_4_14_2() {
     let world = world().await;
@@ -134,18 +135,25 @@ async fn a_refresh_token_raced_on_two_nodes_rotates_once_and_leaves_one_live_suc
     for round in 0..5 {
         let answers = race(nodes, 4, &world.confidential, &[("grant_type", "refresh_token"), ("refresh_token", old.as_str())]).await;
         assert!(answers.iter().all(|(status, _)| *status == 200), "round {round}: inside the grace window every request is answered: {answers:?}");
-        // Which new refresh tokens still work? Each is tried once; the one that works carries the family
-        // into the next round.
+        // Which new refresh tokens still work? Introspection asks without presenting them; the one that is
+        // active carries the family into the next round.
         let mut survivors = Vec::new();
         for (_, body) in &answers {
-            let (status, body) = refresh(&world, body["refresh_token"].as_str().unwrap(), None).await;
-            if status == 200 {
-                survivors.push(body["refresh_token"].as_str().unwrap().to_string());
+            let token = body["refresh_token"].as_str().unwrap();
+            let (_, info) = crate::harness::json(client_post(&world, "/oauth/v2/introspect", &world.confidential, &[("token", token)]).await).await;
+            if info["active"] == true {
+                survivors.push(token.to_string());
             }
         }
         assert_eq!(survivors.len(), 1, "round {round}: exactly one successor survives: {answers:?}");
         old = survivors.remove(0);
     }
+    // The other party comes back with a superseded successor: the family ends (RFC 9700 §4.14.2).
+    let (status, body) = refresh(&world, &old, None).await;
+    assert_eq!(status, 200, "{body}");
+    let newest = body["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(refresh(&world, &old, None).await.0, 200, "a retry inside the grace window, superseding `newest`");
+    assert_eq!(refresh(&world, &newest, None).await.0, 400, "the superseded token is a replay");
 
     let settings = gatehouse_domain::oauth::OAuthSettings { refresh_grace_secs: 0, ..Default::default() };
     let world = world_on(TestServer::start_configured(ZONE, settings).await).await;

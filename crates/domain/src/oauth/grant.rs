@@ -61,6 +61,9 @@ pub struct AuthorizationCode {
     pub grant_id: GrantId,
     pub family_id: FamilyId,
     pub redirect_uri: RedirectUri,
+    /// Whether the authorization request carried `redirect_uri` (rather than leaving it to the one
+    /// registered): then the token request must carry the identical value (RFC 6749 §4.1.3).
+    pub redirect_uri_in_request: bool,
     pub scopes: ScopeSet,
     pub organization_id: Option<OrganizationId>,
     pub challenge: CodeChallenge,
@@ -104,16 +107,23 @@ pub enum RefreshVerdict {
     /// Already rotated, but within the grace window: a retry of a request whose answer was lost. Answer it
     /// with a fresh pair and keep the family.
     GraceRetry,
-    /// Already rotated, after the grace window: someone holds a copy. Revoke the whole family
-    /// (RFC 9700 §4.14.2).
+    /// Already rotated, after the grace window, or superseded by a retry while its family lives: someone
+    /// holds a copy. Revoke the whole family (RFC 9700 §4.14.2).
     Replay,
     Expired,
     Revoked,
 }
 
-pub fn judge_refresh(token: &RefreshToken, now: Timestamp, grace_secs: i64) -> RefreshVerdict {
-    if token.revoked_at.is_some() {
+/// `family_live` is whether the token's family still stands. Within a live family a token is revoked by
+/// itself only when a grace retry superseded it: the party that retried holds the family's newest token,
+/// so whoever presents the superseded one is the other party (or the retry was the other party's), and
+/// RFC 9700 §4.14.2 says the family ends.
+pub fn judge_refresh(token: &RefreshToken, family_live: bool, now: Timestamp, grace_secs: i64) -> RefreshVerdict {
+    if !family_live {
         return RefreshVerdict::Revoked;
+    }
+    if token.revoked_at.is_some() {
+        return RefreshVerdict::Replay;
     }
     match token.used_at {
         Some(used_at) if now < used_at.plus_secs(grace_secs) => RefreshVerdict::GraceRetry,
@@ -173,10 +183,20 @@ mod tests {
 
     #[test]
     fn refresh_verdicts_follow_the_grace_window() {
-        assert_eq!(judge_refresh(&token(None), Timestamp::from_millis(10), 30), RefreshVerdict::Rotate);
-        assert_eq!(judge_refresh(&token(Some(0)), Timestamp::from_millis(29_999), 30), RefreshVerdict::GraceRetry);
-        assert_eq!(judge_refresh(&token(Some(0)), Timestamp::from_millis(30_000), 30), RefreshVerdict::Replay);
-        assert_eq!(judge_refresh(&token(None), Timestamp::from_millis(1_000_000), 30), RefreshVerdict::Expired);
+        assert_eq!(judge_refresh(&token(None), true, Timestamp::from_millis(10), 30), RefreshVerdict::Rotate);
+        assert_eq!(judge_refresh(&token(Some(0)), true, Timestamp::from_millis(29_999), 30), RefreshVerdict::GraceRetry);
+        assert_eq!(judge_refresh(&token(Some(0)), true, Timestamp::from_millis(30_000), 30), RefreshVerdict::Replay);
+        assert_eq!(judge_refresh(&token(None), true, Timestamp::from_millis(1_000_000), 30), RefreshVerdict::Expired);
+    }
+
+    /// RFC 9700 §4.14.2: a token superseded by a grace retry, presented while its family lives, is a replay;
+    /// in a revoked family every token is merely revoked.
+    #[test]
+    fn a_superseded_token_in_a_live_family_is_a_replay() {
+        let superseded = RefreshToken { revoked_at: Some(Timestamp::from_millis(5)), ..token(None) };
+        assert_eq!(judge_refresh(&superseded, true, Timestamp::from_millis(10), 30), RefreshVerdict::Replay);
+        assert_eq!(judge_refresh(&superseded, false, Timestamp::from_millis(10), 30), RefreshVerdict::Revoked);
+        assert_eq!(judge_refresh(&token(None), false, Timestamp::from_millis(10), 30), RefreshVerdict::Revoked);
     }
 
     #[test]

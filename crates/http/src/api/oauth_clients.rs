@@ -34,7 +34,7 @@ pub async fn request(State(state): State<AppState>, caller: Caller, MakeJson(bod
         redirect_uris: &body.redirect_uris,
         scopes: &body.scope,
     };
-    let client = state.app.request_client(caller.user_id, registration).await?;
+    let client = state.app.request_client(&caller.actor, registration).await?;
     Ok(Json(json!({ "clientRequest": client_view(&client) })))
 }
 

@@ -16,7 +16,8 @@ async fn administrator(world: &World, scopes: &[&str]) -> String {
 async fn client_requests_are_approved_by_administrators_and_the_secret_is_shown_once() {
     let world = world().await;
     let owner = crate::harness::TestUser { id: world.user };
-    let token = world.server.token(&owner, &["user:read"]).await;
+    // Filing a request writes in the user's name: user:write (issue 10, hole 4).
+    let token = world.server.token(&owner, &["user:read", "user:write"]).await;
     let body = serde_json::json!({ "name": "My app", "type": "confidential", "redirectUris": [REDIRECT], "scope": ["user:read"], "description": "d" });
     let (status, created) = json(world.server.request(Method::POST, "/api/v2/oauth/client-requests", &token).json(&body).send().await.unwrap()).await;
     assert_eq!(status, 200, "{created}");
