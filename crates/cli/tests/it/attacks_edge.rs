@@ -2,11 +2,202 @@
 //! HTTP: slow clients (hole 5), refused bodies that must still be answered (hole 11), a redirect URI that a
 //! browser reads differently (hole 8), and anonymous requests that must not write (hole 6).
 
+use std::time::{Duration, Instant};
+
 use gatehouse_domain::oauth::{NewClient, RedirectUri};
+use gatehouse_http::EdgeLimits;
 use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::harness::{ClockExt, TestServer, json};
 use crate::oauth::support::*;
+
+/// Short bounds, so that every attack is over in a second or two.
+const EDGE: EdgeLimits = EdgeLimits {
+    header_read_timeout: Duration::from_millis(500),
+    idle_timeout: Duration::from_secs(2),
+    request_timeout: Duration::from_secs(1),
+    max_connections: 48,
+    drain_bytes: 16 * 1024 * 1024,
+};
+
+async fn connect(server: &TestServer) -> TcpStream {
+    TcpStream::connect(server.base.trim_start_matches("http://")).await.unwrap()
+}
+
+/// Reads until the server closes the connection (EOF or reset) and returns what it sent, or `None` if the
+/// connection is still open after `limit`.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok().map(|()| String::from_utf8_lossy(&received).into_owned())
+}
+
+/// Reads until a whole response head has arrived (or the connection ends) and returns the text so far.
+async fn read_head(stream: &mut tokio::net::tcp::OwnedReadHalf, limit: Duration) -> String {
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(limit, async {
+        let mut buffer = [0u8; 4096];
+        while !received.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn hole5_partial_request_lines_are_cut_off_connections_are_capped_and_health_keeps_answering() {
+    let server = TestServer::start_with_edge(EDGE).await;
+    // A client connected before the flood, kept alive.
+    let health = server.url("/health");
+    assert_eq!(server.http.get(&health).send().await.unwrap().status(), 200);
+
+    let mut slow = Vec::new();
+    for _ in 0..120 {
+        let mut stream = connect(&server).await;
+        stream.write_all(b"GET /health HT").await.unwrap();
+        slow.push(stream);
+    }
+    assert_eq!(server.http.get(&health).send().await.unwrap().status(), 200, "the already-connected client is served");
+    assert!(server.open_connections() <= EDGE.max_connections, "{} connections served at once", server.open_connections());
+
+    // Every partial request is cut off, a batch of connections per header timeout.
+    let started = Instant::now();
+    for stream in &mut slow {
+        let closed = read_until_closed(stream, Duration::from_secs(6).saturating_sub(started.elapsed())).await;
+        assert!(closed.is_some(), "a partial request line was still held after {:?}", started.elapsed());
+        assert!(server.open_connections() <= EDGE.max_connections);
+    }
+    let fresh = reqwest::Client::new();
+    assert_eq!(fresh.get(&health).send().await.unwrap().status(), 200, "a new client is served once the flood is cut off");
+}
+
+#[tokio::test]
+async fn hole5_drip_fed_headers_are_closed_within_the_header_timeout() {
+    let server = TestServer::start_with_edge(EDGE).await;
+    let mut stream = connect(&server).await;
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let started = Instant::now();
+    // One byte of a header every 100 ms: the connection is never idle, but its headers never end.
+    let mut closed_after = None;
+    for byte in b"X-Drip: ".iter().cycle().take(40) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if stream.write_all(&[*byte]).await.is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut buffer = [0u8; 256];
+        if let Ok(read) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buffer)).await {
+            if matches!(read, Ok(0) | Err(_)) {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+        }
+    }
+    let closed_after = closed_after.expect("the server still reads drip-fed headers after 4 s");
+    assert!(closed_after < EDGE.header_read_timeout * 3, "closed after {closed_after:?}");
+}
+
+/// Sends the head of a form post declaring `declared` bytes and only the first 10 of them.
+async fn partial_body(server: &TestServer, path: &str, declared: u64) -> (String, Duration) {
+    let mut stream = connect(server).await;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {declared}\r\n\r\ngrant_type"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let answer = read_until_closed(&mut stream, Duration::from_secs(4)).await;
+    let answer = answer.unwrap_or_else(|| panic!("{path}: a partial body was still held after 4 s"));
+    (answer, started.elapsed())
+}
+
+#[tokio::test]
+async fn hole5_a_partial_body_on_the_token_endpoint_and_the_login_form_is_cut_off() {
+    let server = TestServer::start_with_edge(EDGE).await;
+    for path in ["/oauth/v2/token", "/oauth/v2/authorize/login"] {
+        let (answer, after) = partial_body(&server, path, 100).await;
+        assert!(after < EDGE.request_timeout * 3, "{path}: cut off after {after:?}");
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn hole5_a_declared_100_mb_body_is_refused_at_once_in_each_surfaces_format_rfc6749_5_2() {
+    let server = TestServer::start_with_edge(EDGE).await;
+    for (path, json_error) in [("/oauth/v2/token", true), ("/oauth/v2/revoke", true), ("/oauth/v2/authorize/login", false)] {
+        let mut stream = connect(&server).await;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let (mut reader, _writer) = stream.into_split();
+        let started = Instant::now();
+        let head = read_head(&mut reader, Duration::from_secs(3)).await;
+        assert!(started.elapsed() < Duration::from_millis(900), "{path}: answered after {:?}", started.elapsed());
+        assert!(head.starts_with("HTTP/1.1 413"), "{path}: {head}");
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_millis(300), reader.read_to_end(&mut rest)).await;
+        let text = format!("{head}{}", String::from_utf8_lossy(&rest));
+        if json_error {
+            assert!(text.contains("\"error\":\"invalid_request\""), "{path}: {text}");
+            assert!(text.contains("error_description"), "{path}: {text}");
+        } else {
+            assert!(text.to_ascii_lowercase().contains("content-type: text/html"), "{path}: {text}");
+        }
+    }
+}
+
+/// Writes a body of `size` bytes declared up front, while reading; returns the response head.
+async fn refused_while_writing(server: &TestServer, path: &str, content_type: &str, size: usize) -> String {
+    let stream = connect(server).await;
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {size}\r\n\r\n");
+    writer.write_all(head.as_bytes()).await.unwrap();
+    // The writer goes on as fetch does, whatever the server answers; a write error ends it.
+    let writing = tokio::spawn(async move {
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent = 0;
+        while sent < size {
+            if writer.write_all(&chunk[..chunk.len().min(size - sent)]).await.is_err() {
+                return Err(sent);
+            }
+            sent += chunk.len();
+        }
+        Ok(writer)
+    });
+    let head = read_head(&mut reader, Duration::from_secs(5)).await;
+    let written = writing.await.unwrap();
+    assert!(written.is_ok(), "{path}: the connection was reset after {:?} bytes", written.err());
+    head
+}
+
+#[tokio::test]
+async fn hole11_a_refused_8_mb_body_still_gets_its_413_rfc9110_15_5_14() {
+    let server = TestServer::start_with_edge(EDGE).await;
+    let eight_mb = 8 * 1024 * 1024;
+    for (path, content_type) in [
+        ("/api/v2/users/me/api-tokens", "application/json"),
+        ("/oauth/v2/token", "application/x-www-form-urlencoded"),
+        ("/oauth/v2/authorize/login", "application/x-www-form-urlencoded"),
+    ] {
+        let head = refused_while_writing(&server, path, content_type, eight_mb).await;
+        assert!(head.starts_with("HTTP/1.1 413"), "{path}: {head:?}");
+    }
+}
 
 #[tokio::test]
 async fn hole8_a_backslash_redirect_uri_is_refused_at_registration_and_at_authorization_rfc9700_4_1_3() {

@@ -14,13 +14,17 @@ pub mod token;
 pub mod userinfo;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Method, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
-use crate::state::{AppState, MAX_BODY_BYTES};
+use crate::body_limit;
+use crate::state::{AppState, EdgeLimits, MAX_BODY_BYTES};
 
 /// The OAuth routes. They sit outside the `/api/v2` error layer: they answer RFC 6749 JSON or HTML pages,
 /// never Make's error schema.
@@ -52,7 +56,10 @@ pub fn router(state: AppState) -> Router {
         // inline styles.
         .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
         .merge(machine)
+        // A slow body (a login form or token request trickled a byte at a time) is cut off with 408.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.edge.request_timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.edge, refuse_oversized))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
@@ -61,4 +68,21 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
         .with_state(state)
+}
+
+/// A declared body larger than any OAuth request is refused before it is read: with an RFC 6749 error on
+/// the machine endpoints, a plain page on the browser's. Then drained, so the answer arrives (see
+/// `body_limit`).
+async fn refuse_oversized(State(limits): State<EdgeLimits>, request: Request, next: Next) -> Response {
+    if !body_limit::declared_too_large(request.headers()) {
+        return next.run(request).await;
+    }
+    let is_page = request.uri().path().starts_with("/oauth/v2/authorize") || request.uri().path() == pages::STYLESHEET_PATH;
+    body_limit::drain(request.into_body(), &limits);
+    let detail = format!("The request body exceeds the limit of {MAX_BODY_BYTES} bytes.");
+    if is_page {
+        pages::error(StatusCode::PAYLOAD_TOO_LARGE, &detail)
+    } else {
+        error::OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", detail).into_response()
+    }
 }
