@@ -101,11 +101,9 @@ async fn hole5_drip_fed_headers_are_closed_within_the_header_timeout() {
             break;
         }
         let mut buffer = [0u8; 256];
-        if let Ok(read) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buffer)).await {
-            if matches!(read, Ok(0) | Err(_)) {
-                closed_after = Some(started.elapsed());
-                break;
-            }
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buffer)).await {
+            closed_after = Some(started.elapsed());
+            break;
         }
     }
     let closed_after = closed_after.expect("the server still reads drip-fed headers after 4 s");
