@@ -305,3 +305,27 @@ async fn hole6_a_tampered_or_missing_prelogin_cookie_is_refused_at_the_login_for
     assert!(response.text().await.unwrap().contains("name=\"decision\""), "the consent page");
     assert_eq!(session_rows(&world.server).await, 1);
 }
+
+#[tokio::test]
+async fn hole6_a_prelogin_cookie_from_one_node_opens_on_another_sharing_the_store() {
+    let world = world().await;
+    let node_b = world.server.another_node().await;
+    let url = authorize_url(&world, &world.confidential, "openid user:read", &[]);
+    // Node B signs its first cookie before node A has needed the key: both must settle on the stored one.
+    let from_b = node_b.http.get(node_b.url(url.trim_start_matches(&world.server.base))).send().await.unwrap();
+    let cookie = from_b.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = from_b.text().await.unwrap();
+    let body = form(&[("csrf", &hidden(&page, "csrf")), ("request", &hidden(&page, "request")), ("email", &world.email), ("password", PASSWORD)]);
+    let on_a = world
+        .server
+        .http
+        .post(world.server.url("/oauth/v2/authorize/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_a.status(), 200);
+    assert!(on_a.text().await.unwrap().contains("name=\"decision\""), "node A opened node B's cookie");
+}
