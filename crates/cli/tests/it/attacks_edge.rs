@@ -167,6 +167,24 @@ async fn hole5_a_declared_100_mb_body_is_refused_at_once_in_each_surfaces_format
     }
 }
 
+#[tokio::test]
+async fn hole5_an_undeclared_oversized_body_is_refused_in_rfc6749_form_too() {
+    let server = TestServer::start_with_edge(EDGE).await;
+    let body = vec![b'a'; 100 * 1024];
+    let stream = futures_util::stream::iter(body.chunks(8 * 1024).map(|chunk| Ok::<_, std::io::Error>(chunk.to_vec())).collect::<Vec<_>>());
+    let response = server
+        .http
+        .post(server.url("/oauth/v2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = json(response).await;
+    assert_eq!(status, 413, "{error}");
+    assert_eq!(error["error"], "invalid_request", "{error}");
+}
+
 /// Writes a body of `size` bytes declared up front, while reading; returns the response head.
 async fn refused_while_writing(server: &TestServer, path: &str, content_type: &str, size: usize) -> String {
     let stream = connect(server).await;

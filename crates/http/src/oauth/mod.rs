@@ -72,13 +72,21 @@ pub fn router(state: AppState) -> Router {
 
 /// A declared body larger than any OAuth request is refused before it is read: with an RFC 6749 error on
 /// the machine endpoints, a plain page on the browser's. Then drained, so the answer arrives (see
-/// `body_limit`).
+/// `body_limit`). An undeclared (chunked) body found too large while being read gets the same answer in
+/// place of axum's plain-text one.
 async fn refuse_oversized(State(limits): State<EdgeLimits>, request: Request, next: Next) -> Response {
-    if !body_limit::declared_too_large(request.headers()) {
-        return next.run(request).await;
-    }
     let is_page = request.uri().path().starts_with("/oauth/v2/authorize") || request.uri().path() == pages::STYLESHEET_PATH;
-    body_limit::drain(request.into_body(), &limits);
+    if body_limit::declared_too_large(request.headers()) {
+        body_limit::drain(request.into_body(), &limits);
+        return too_large(is_page);
+    }
+    let response = next.run(request).await;
+    let is_plain_refusal = response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.headers().get(header::CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"text/plain"));
+    if is_plain_refusal { too_large(is_page) } else { response }
+}
+
+fn too_large(is_page: bool) -> Response {
     let detail = format!("The request body exceeds the limit of {MAX_BODY_BYTES} bytes.");
     if is_page {
         pages::error(StatusCode::PAYLOAD_TOO_LARGE, &detail)
