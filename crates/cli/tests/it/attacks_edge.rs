@@ -22,6 +22,10 @@ const EDGE: EdgeLimits = EdgeLimits {
     drain_bytes: 16 * 1024 * 1024,
 };
 
+/// For the refusals, which must come at once: a request timeout far beyond the bound they are held to, so
+/// that a 408 can never pass for one and a slow machine cannot cut the drain short.
+const PATIENT: EdgeLimits = EdgeLimits { request_timeout: Duration::from_secs(5), idle_timeout: Duration::from_secs(5), ..EDGE };
+
 async fn connect(server: &TestServer) -> TcpStream {
     TcpStream::connect(server.base.trim_start_matches("http://")).await.unwrap()
 }
@@ -143,7 +147,7 @@ async fn hole5_a_partial_body_on_the_token_endpoint_and_the_login_form_is_cut_of
 
 #[tokio::test]
 async fn hole5_a_declared_100_mb_body_is_refused_at_once_in_each_surfaces_format_rfc6749_5_2() {
-    let server = TestServer::start_with_edge(EDGE).await;
+    let server = TestServer::start_with_edge(PATIENT).await;
     for (path, json_error) in [("/oauth/v2/token", true), ("/oauth/v2/revoke", true), ("/oauth/v2/authorize/login", false)] {
         let mut stream = connect(&server).await;
         let head = format!(
@@ -153,7 +157,7 @@ async fn hole5_a_declared_100_mb_body_is_refused_at_once_in_each_surfaces_format
         let (mut reader, _writer) = stream.into_split();
         let started = Instant::now();
         let head = read_head(&mut reader, Duration::from_secs(3)).await;
-        assert!(started.elapsed() < Duration::from_millis(900), "{path}: answered after {:?}", started.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(2), "{path}: answered after {:?}", started.elapsed());
         assert!(head.starts_with("HTTP/1.1 413"), "{path}: {head}");
         let mut rest = Vec::new();
         let _ = tokio::time::timeout(Duration::from_millis(300), reader.read_to_end(&mut rest)).await;
@@ -211,7 +215,7 @@ async fn refused_while_writing(server: &TestServer, path: &str, content_type: &s
 
 #[tokio::test]
 async fn hole11_a_refused_8_mb_body_still_gets_its_413_rfc9110_15_5_14() {
-    let server = TestServer::start_with_edge(EDGE).await;
+    let server = TestServer::start_with_edge(PATIENT).await;
     let eight_mb = 8 * 1024 * 1024;
     for (path, content_type) in [
         ("/api/v2/users/me/api-tokens", "application/json"),
