@@ -151,7 +151,7 @@ async fn hole5_a_declared_100_mb_body_is_refused_at_once_in_each_surfaces_format
     for (path, json_error) in [("/oauth/v2/token", true), ("/oauth/v2/revoke", true), ("/oauth/v2/authorize/login", false)] {
         let mut stream = connect(&server).await;
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n"
+            "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: https://spa.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n"
         );
         stream.write_all(head.as_bytes()).await.unwrap();
         let (mut reader, _writer) = stream.into_split();
@@ -164,6 +164,7 @@ async fn hole5_a_declared_100_mb_body_is_refused_at_once_in_each_surfaces_format
         let text = format!("{head}{}", String::from_utf8_lossy(&rest));
         if json_error {
             assert!(text.contains("\"error\":\"invalid_request\""), "{path}: {text}");
+            assert!(text.to_ascii_lowercase().contains("access-control-allow-origin: *"), "{path}: a browser's script cannot read it: {text}");
             assert!(text.contains("error_description"), "{path}: {text}");
         } else {
             assert!(text.to_ascii_lowercase().contains("content-type: text/html"), "{path}: {text}");

@@ -45,21 +45,19 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/v2/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/oauth/v2/oidc/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
-        .layer(cors);
-    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration));
+    // Bounded inside the CORS layer, so that a browser's script can read a 408 or 413 too.
+    let machine = bounded(machine, state.edge).layer(cors);
+    let browser = Router::new()
         // OIDC Core §3.1.2.1: the authorization endpoint takes GET and form POST alike.
         .route("/oauth/v2/authorize", get(authorize::authorize).post(authorize::authorize_post))
         .route("/oauth/v2/authorize/login", post(authorize::login))
         .route("/oauth/v2/authorize/consent", post(authorize::consent))
         // The pages' one stylesheet, so that their CSP can say `style-src 'self'` instead of allowing
         // inline styles.
-        .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
+        .route(pages::STYLESHEET_PATH, get(pages::stylesheet));
+    bounded(browser, state.edge)
         .merge(machine)
-        // A slow body (a login form or token request trickled a byte at a time) is cut off with 408.
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.edge.request_timeout))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.edge, refuse_oversized))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
@@ -68,6 +66,15 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
         .with_state(state)
+}
+
+/// The bounds every OAuth route lives within (issue 10, hole 5): a slow body (a login form or token request
+/// trickled a byte at a time) is cut off with 408, and an oversized one refused with 413.
+fn bounded(routes: Router<AppState>, edge: EdgeLimits) -> Router<AppState> {
+    routes
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, edge.request_timeout))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(edge, refuse_oversized))
 }
 
 /// A declared body larger than any OAuth request is refused before it is read: with an RFC 6749 error on
