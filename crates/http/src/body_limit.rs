@@ -38,3 +38,66 @@ pub fn drain(body: Body, limits: &EdgeLimits) {
         let _ = tokio::time::timeout(within, discard).await;
     });
 }
+
+/// Wraps a request body that may be found too large only while it is read (chunked, undeclared): if the
+/// handler drops it after more than the limit went through, the rest is drained as above. A body dropped
+/// for any other reason (a timeout, a handler that never reads) is not: draining a slow body would only
+/// give a slow client more time.
+pub fn drain_if_refused(request: axum::extract::Request, limits: &EdgeLimits) -> axum::extract::Request {
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING);
+    if !has_body {
+        return request;
+    }
+    let (parts, body) = request.into_parts();
+    let body = Body::new(DrainOnDrop { inner: Some(body), seen: 0, ended: false, limits: *limits });
+    axum::extract::Request::from_parts(parts, body)
+}
+
+struct DrainOnDrop {
+    inner: Option<Body>,
+    seen: u64,
+    ended: bool,
+    limits: EdgeLimits,
+}
+
+impl http_body::Body for DrainOnDrop {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let Some(inner) = self.inner.as_mut() else { return std::task::Poll::Ready(None) };
+        let polled = std::pin::Pin::new(inner).poll_frame(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Ok(frame))) => {
+                let length = frame.data_ref().map_or(0, |data| data.len() as u64);
+                self.seen = self.seen.saturating_add(length);
+            }
+            std::task::Poll::Ready(None | Some(Err(_))) => self.ended = true,
+            std::task::Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(http_body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.as_ref().map(http_body::Body::size_hint).unwrap_or_default()
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        if self.ended || self.seen <= MAX_BODY_BYTES as u64 {
+            return;
+        }
+        // Dropped outside a runtime (at shutdown), there is nobody left to answer: just close.
+        if let (Some(body), Ok(_)) = (self.inner.take(), tokio::runtime::Handle::try_current()) {
+            drain(body, &self.limits);
+        }
+    }
+}

@@ -116,7 +116,7 @@ async fn edge(State(limits): State<EdgeLimits>, request: Request, next: Next) ->
         body_limit::drain(request.into_body(), &limits);
         ApiError::payload_too_large(MAX_BODY_BYTES).into_response()
     } else {
-        next.run(request).await
+        next.run(body_limit::drain_if_refused(request, &limits)).await
     };
     let status = response.status();
     if is_api && (status.is_client_error() || status.is_server_error()) {

@@ -190,21 +190,27 @@ async fn hole5_an_undeclared_oversized_body_is_refused_in_rfc6749_form_too() {
     assert_eq!(error["error"], "invalid_request", "{error}");
 }
 
-/// Writes a body of `size` bytes declared up front, while reading; returns the response head.
-async fn refused_while_writing(server: &TestServer, path: &str, content_type: &str, size: usize) -> String {
+/// Writes a body of `size` bytes, declared up front or chunked, while reading; returns the response head.
+async fn refused_while_writing(server: &TestServer, path: &str, headers: &str, size: usize, chunked: bool) -> String {
     let stream = connect(server).await;
     let (mut reader, mut writer) = stream.into_split();
-    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {size}\r\n\r\n");
+    let framing = if chunked { "Transfer-Encoding: chunked".to_string() } else { format!("Content-Length: {size}") };
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{headers}{framing}\r\n\r\n");
     writer.write_all(head.as_bytes()).await.unwrap();
     // The writer goes on as fetch does, whatever the server answers; a write error ends it.
     let writing = tokio::spawn(async move {
         let chunk = vec![b'a'; 64 * 1024];
         let mut sent = 0;
         while sent < size {
-            if writer.write_all(&chunk[..chunk.len().min(size - sent)]).await.is_err() {
+            let part = &chunk[..chunk.len().min(size - sent)];
+            let framed = if chunked { [format!("{:x}\r\n", part.len()).as_bytes(), part, b"\r\n"].concat() } else { part.to_vec() };
+            if writer.write_all(&framed).await.is_err() {
                 return Err(sent);
             }
-            sent += chunk.len();
+            sent += part.len();
+        }
+        if chunked && writer.write_all(b"0\r\n\r\n").await.is_err() {
+            return Err(sent);
         }
         Ok(writer)
     });
@@ -223,7 +229,21 @@ async fn hole11_a_refused_8_mb_body_still_gets_its_413_rfc9110_15_5_14() {
         ("/oauth/v2/token", "application/x-www-form-urlencoded"),
         ("/oauth/v2/authorize/login", "application/x-www-form-urlencoded"),
     ] {
-        let head = refused_while_writing(&server, path, content_type, eight_mb).await;
+        let head = refused_while_writing(&server, path, &format!("Content-Type: {content_type}\r\n"), eight_mb, false).await;
+        assert!(head.starts_with("HTTP/1.1 413"), "{path}: {head:?}");
+    }
+}
+
+#[tokio::test]
+async fn hole11_a_chunked_body_refused_while_being_read_still_gets_its_413() {
+    let server = TestServer::start_with_edge(PATIENT).await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &["user:write"]).await;
+    for (path, headers) in [
+        ("/api/v2/users/me/api-tokens", format!("Content-Type: application/json\r\nAuthorization: Token {token}\r\n")),
+        ("/oauth/v2/token", "Content-Type: application/x-www-form-urlencoded\r\n".to_string()),
+    ] {
+        let head = refused_while_writing(&server, path, &headers, 8 * 1024 * 1024, true).await;
         assert!(head.starts_with("HTTP/1.1 413"), "{path}: {head:?}");
     }
 }

@@ -87,7 +87,7 @@ async fn refuse_oversized(State(limits): State<EdgeLimits>, request: Request, ne
         body_limit::drain(request.into_body(), &limits);
         return too_large(is_page);
     }
-    let response = next.run(request).await;
+    let response = next.run(body_limit::drain_if_refused(request, &limits)).await;
     let is_plain_refusal = response.status() == StatusCode::PAYLOAD_TOO_LARGE
         && response.headers().get(header::CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"text/plain"));
     if is_plain_refusal { too_large(is_page) } else { response }
