@@ -56,6 +56,8 @@ pub struct App {
     pub password_checks: AtomicU64,
     /// argon2id holds 19 MiB per hash: at most two at once.
     hashing: tokio::sync::Semaphore,
+    /// The key that signs pre-login cookies, read from (or first stored in) the shared settings once.
+    pub(crate) prelogin_key: tokio::sync::OnceCell<gatehouse_domain::oauth::prelogin::PreLoginKey>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             limiter,
             password_checks: AtomicU64::new(0),
             hashing: tokio::sync::Semaphore::new(2),
+            prelogin_key: tokio::sync::OnceCell::new(),
         }
     }
 

@@ -6,14 +6,20 @@ use std::net::IpAddr;
 
 use gatehouse_domain::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, RawParams};
 use gatehouse_domain::oauth::grant::needs_consent;
+use gatehouse_domain::oauth::prelogin::{PreLogin, PreLoginKey};
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{AuthorizationCode, BrowserSession, OpaqueSecret, TokenFamily};
 use gatehouse_domain::{Email, FamilyId, GrantId, Organization, OrganizationId, Page, SortDir, SortKey, Timestamp, User, UserId};
 
 use crate::app::App;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
 use crate::throttle::account_key;
+
+/// The settings key of the pre-login cookies' signing key, shared by every node on the store.
+const PRELOGIN_KEY_SETTING: &str = "oauth_prelogin_cookie_key";
+/// Long enough to read the login form and type a password; short, because it is not revocable.
+const PRELOGIN_TTL_SECS: i64 = 30 * 60;
 
 /// A browser session: a random secret in a cookie, stored hashed so every node sees it.
 pub struct Session {
@@ -96,19 +102,44 @@ impl App {
             .map(|record| Session { secret, record }))
     }
 
-    /// A new session, anonymous or signed in now.
-    pub async fn create_session(&self, user: Option<UserId>) -> AppResult<Session> {
+    /// A session for a user who signed in now. Only a proven user gets a durable row (issue 10, hole 6):
+    /// anonymous visitors carry a stateless pre-login cookie instead.
+    pub async fn create_session(&self, user: UserId) -> AppResult<Session> {
         let now = self.clock.now();
         let secret = OpaqueSecret::generate(self.random.as_ref());
         let record = BrowserSession {
             hash: secret.hash(),
-            user_id: user,
-            auth_time: user.map(|_| now),
+            user_id: Some(user),
+            auth_time: Some(now),
             created: now,
             expires_at: now.plus_secs(self.settings.oauth.session_ttl_secs),
         };
         self.store.insert_session(&record).await?;
         Ok(Session { secret, record })
+    }
+
+    /// The key every node signs pre-login cookies with: the first node to need it stores a new one, and
+    /// every node then reads that one, so a cookie from one node opens on another.
+    async fn prelogin_key(&self) -> AppResult<&PreLoginKey> {
+        self.prelogin_key
+            .get_or_try_init(|| async {
+                let candidate = PreLoginKey::generate(self.random.as_ref());
+                let stored = self.store.setting_or_insert(PRELOGIN_KEY_SETTING, &candidate.to_text()).await?;
+                PreLoginKey::parse(&stored).ok_or_else(|| AppError::Internal("the stored pre-login cookie key is malformed".into()))
+            })
+            .await
+    }
+
+    /// A new pre-login cookie for an anonymous visitor of the login form. Nothing is written.
+    pub async fn start_prelogin(&self) -> AppResult<PreLogin> {
+        let key = self.prelogin_key().await?;
+        Ok(key.issue(self.random.as_ref(), self.clock.now().plus_secs(PRELOGIN_TTL_SECS)))
+    }
+
+    /// The pre-login a cookie value stands for, if one of our nodes signed it and it has not expired.
+    pub async fn prelogin(&self, cookie_value: &str) -> AppResult<Option<PreLogin>> {
+        let key = self.prelogin_key().await?;
+        Ok(key.open(cookie_value, self.clock.now()))
     }
 
     /// Login if needed, then consent if needed, then the code. `fresh_login` is set right after the user
@@ -151,7 +182,7 @@ impl App {
     /// Signs a user in on the login form: throttled per account and per client address, argon2id-checked,
     /// and on success a new session replaces the old one, so a session planted before login is worth
     /// nothing (session fixation).
-    pub async fn sign_in(&self, previous: &Session, email: &str, password: String, peer: IpAddr) -> AppResult<LoginOutcome> {
+    pub async fn sign_in(&self, previous: Option<&Session>, email: &str, password: String, peer: IpAddr) -> AppResult<LoginOutcome> {
         let now = self.clock.now();
         let parsed = Email::parse(email).ok();
         let account = account_key(email);
@@ -172,8 +203,10 @@ impl App {
             return Ok(LoginOutcome::Refused);
         };
         self.forgive_login(ticket).await;
-        self.store.delete_session(&previous.record.hash).await?;
-        Ok(LoginOutcome::SignedIn(Box::new(self.create_session(Some(user.id)).await?)))
+        if let Some(previous) = previous {
+            self.store.delete_session(&previous.record.hash).await?;
+        }
+        Ok(LoginOutcome::SignedIn(Box::new(self.create_session(user.id).await?)))
     }
 
     /// Records consent and issues the code. The organization must be one of the user's when they have any.

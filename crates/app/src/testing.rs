@@ -85,7 +85,7 @@ impl TestApp {
         };
         let (client, _) = self.app.create_approved_client(owner.id, registration, false).await.expect("client");
         let user = self.user("ada@example.com", false).await;
-        let session = self.app.create_session(Some(user.id)).await.expect("session");
+        let session = self.app.create_session(user.id).await.expect("session");
         Consented { client, session }
     }
 

@@ -107,8 +107,7 @@ mod tests {
     }
 
     async fn attempt(app: &TestApp, password: &str, from: &str) -> LoginOutcome {
-        let session = app.create_session(None).await.unwrap();
-        app.sign_in(&session, "owner@example.com", password.into(), from.parse().unwrap()).await.unwrap()
+        app.sign_in(None, "owner@example.com", password.into(), from.parse().unwrap()).await.unwrap()
     }
 
     #[tokio::test]

@@ -44,6 +44,23 @@ pub struct FileConfig {
     /// A file holding the secrets keys that encrypt the signing keys at rest (one a line, the encrypting
     /// one first). `GATEHOUSE_SECRETS_KEY` and `--secrets-key-file` take precedence.
     pub secrets_key_file: Option<std::path::PathBuf>,
+    /// Connection bounds: timeouts and the connection cap.
+    pub server: Option<ServerConfig>,
+}
+
+/// `[server]`: every key optional. A slow or silent client is cut off at these bounds (issue 10, hole 5).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Seconds for a request's headers to arrive, and for a kept-alive connection to start its next request
+    /// (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may be silent, neither side sending, before it is closed (default 60).
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds from a request's headers to its response, reading the body included (default 30).
+    pub request_timeout_secs: Option<u64>,
+    /// Connections served at once; further clients wait to be accepted (default 4096).
+    pub max_connections: Option<usize>,
 }
 
 /// `[rate_limits]`: every key optional.
@@ -82,6 +99,8 @@ pub enum ConfigError {
     OAuth(&'static str),
     #[error("invalid secrets key ({origin}): {reason}")]
     Secrets { origin: String, reason: String },
+    #[error("invalid [server] setting: {0}")]
+    Server(&'static str),
 }
 
 impl FileConfig {
@@ -189,6 +208,34 @@ pub fn resolve_limits(redis_url: Option<String>, file: &FileConfig) -> Result<Li
     Ok(limits)
 }
 
+/// The `[server]` section over the defaults.
+pub fn resolve_edge(file: &FileConfig) -> Result<gatehouse_http::EdgeLimits, ConfigError> {
+    use std::time::Duration;
+    let mut edge = gatehouse_http::EdgeLimits::default();
+    let Some(config) = &file.server else { return Ok(edge) };
+    let secs = |value: Option<u64>, default: Duration, what: &'static str| match value {
+        Some(0) => Err(ConfigError::Server(what)),
+        Some(secs) if secs > 86_400 => Err(ConfigError::Server(what)),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+        None => Ok(default),
+    };
+    edge.header_read_timeout = secs(config.header_read_timeout_secs, edge.header_read_timeout, "header_read_timeout_secs must be from 1 to 86400")?;
+    edge.idle_timeout = secs(config.idle_timeout_secs, edge.idle_timeout, "idle_timeout_secs must be from 1 to 86400")?;
+    edge.request_timeout = secs(config.request_timeout_secs, edge.request_timeout, "request_timeout_secs must be from 1 to 86400")?;
+    // The idle check does not know whether a request is in flight: a handler waiting on the store writes
+    // nothing, and must reach its own deadline (a 408) before the connection is deemed idle.
+    if edge.idle_timeout < edge.request_timeout {
+        return Err(ConfigError::Server("idle_timeout_secs must be at least request_timeout_secs"));
+    }
+    if let Some(max) = config.max_connections {
+        if max == 0 {
+            return Err(ConfigError::Server("max_connections must be at least 1"));
+        }
+        edge.max_connections = max;
+    }
+    Ok(edge)
+}
+
 pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {
     flag.or_else(|| file.database.clone()).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
 }
@@ -250,6 +297,22 @@ mod tests {
         assert_eq!(resolve_listen(Some("127.0.0.1:9100".into()), &file).unwrap().port(), 9100);
         assert_eq!(resolve_listen(None, &file).unwrap().port(), 9000);
         assert_eq!(resolve_listen(None, &FileConfig::default()).unwrap().port(), 8080);
+    }
+
+    #[test]
+    fn server_bounds_default_and_are_checked() {
+        let defaults = resolve_edge(&FileConfig::default()).unwrap();
+        assert_eq!(defaults, gatehouse_http::EdgeLimits::default());
+        let file: FileConfig = toml::from_str("[server]\nheader_read_timeout_secs = 2\nrequest_timeout_secs = 5\nidle_timeout_secs = 9\nmax_connections = 10\n").unwrap();
+        let edge = resolve_edge(&file).unwrap();
+        assert_eq!(edge.header_read_timeout.as_secs(), 2);
+        assert_eq!(edge.request_timeout.as_secs(), 5);
+        assert_eq!(edge.idle_timeout.as_secs(), 9);
+        assert_eq!(edge.max_connections, 10);
+        for bad in ["max_connections = 0", "header_read_timeout_secs = 0", "idle_timeout_secs = 5\nrequest_timeout_secs = 10", "header_timeout = 3"] {
+            let parsed: Result<FileConfig, _> = toml::from_str(&format!("[server]\n{bad}\n"));
+            assert!(parsed.map_err(|_| ()).and_then(|file| resolve_edge(&file).map_err(|_| ())).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -28,12 +28,26 @@ pub fn session_name(secure: bool) -> &'static str {
     if secure { "__Host-gatehouse_session" } else { "gatehouse_session" }
 }
 
+/// The pre-login cookie's name (see `gatehouse_domain::oauth::prelogin`), prefixed like the session's.
+pub fn prelogin_name(secure: bool) -> &'static str {
+    if secure { "__Host-gatehouse_prelogin" } else { "gatehouse_prelogin" }
+}
+
 /// `Set-Cookie` for a browser session: no script reads it (`HttpOnly`), cross-site subrequests and posts do
 /// not carry it (`SameSite=Lax`), the whole authorization endpoint sees it (`Path=/`), and it ends with the
 /// session (`Max-Age`). `Secure` under an https issuer.
 pub fn session_set_cookie(secure: bool, value: &str, max_age_secs: i64) -> Result<HeaderValue, InvalidHeaderValue> {
+    set_cookie(session_name(secure), secure, value, max_age_secs)
+}
+
+/// `Set-Cookie` for a pre-login cookie, with the same attributes as the session's.
+pub fn prelogin_set_cookie(secure: bool, value: &str, max_age_secs: i64) -> Result<HeaderValue, InvalidHeaderValue> {
+    set_cookie(prelogin_name(secure), secure, value, max_age_secs)
+}
+
+fn set_cookie(name: &'static str, secure: bool, value: &str, max_age_secs: i64) -> Result<HeaderValue, InvalidHeaderValue> {
     let max_age = cookie::time::Duration::seconds(max_age_secs);
-    let cookie = Cookie::build((session_name(secure), value))
+    let cookie = Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body_limit;
 pub mod client_address;
 pub mod cookies;
 pub mod credentials;
@@ -21,4 +22,4 @@ pub mod scope_header;
 pub mod state;
 
 pub use routes::router;
-pub use state::AppState;
+pub use state::{AppState, EdgeLimits};

@@ -14,10 +14,10 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::{admin, enums, health, oauth_clients, organizations, teams, tokens, users};
 use crate::error::ApiError;
-use crate::state::{AppState, MAX_BODY_BYTES};
+use crate::body_limit;
+use crate::state::{AppState, EdgeLimits, MAX_BODY_BYTES};
 
 pub const API_PREFIX: &str = "/api/v2";
-const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a route requires of the caller.
 #[derive(Debug, Clone, Copy)]
@@ -106,33 +106,31 @@ pub fn router(state: AppState) -> Router {
     // boxed service of its own, so that each layer cost a clone and a boxed future on every request: on
     // the hot path that was a fifth of the instructions (callgrind, bench/RESULTS.md).
     let api = ServiceBuilder::new()
-        .layer(middleware::from_fn(edge))
+        .layer(middleware::from_fn_with_state(state.edge, edge))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"handler panicked").into_response()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A request that takes longer than this (a slow body, a stuck store) is cut off, never left hanging.
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, state.edge.request_timeout))
         .service(api);
-    // OAuth's routes first; everything else is the API's, with its own 404 and 405 in Make's schema.
+    // OAuth's routes first; they answer in their own formats, so they carry the same bounds in their own
+    // layers. Everything else is the API's, with its own 404 and 405 in Make's schema.
     crate::oauth::router(state).fallback_service(api)
 }
 
 /// What every response goes through, in one layer rather than seven: each tower layer costs a future and
 /// often an allocation per request, and this is the hot path of every credential check.
-/// - A declared body larger than the limit is refused before anything reads it.
+/// - A declared body larger than the limit is refused before anything reads it, then drained (bounded) so
+///   the refusal reaches the client (see `body_limit`).
 /// - Errors produced below the handlers (axum's own rejections, timeouts) come without Make's body: give
 ///   them one. Only under `/api/`: other surfaces (OAuth's RFC 6749 errors, HTML pages) own their formats.
 /// - The security headers: nothing here is meant to be sniffed, framed, cached or to leak a referrer.
-async fn edge(request: Request, next: Next) -> Response {
+async fn edge(State(limits): State<EdgeLimits>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    let mut response = if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    let mut response = if body_limit::declared_too_large(request.headers()) {
+        body_limit::drain(request.into_body(), &limits);
         ApiError::payload_too_large(MAX_BODY_BYTES).into_response()
     } else {
-        next.run(request).await
+        next.run(body_limit::drain_if_refused(request, &limits)).await
     };
     let status = response.status();
     if is_api && (status.is_client_error() || status.is_server_error()) {

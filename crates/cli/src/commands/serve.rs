@@ -24,6 +24,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     let trusted_proxies = config::resolve_trusted_proxies(args.trusted_proxies, &file)?;
     let policy = config::resolve_policy(args.policy.as_deref(), &file)?;
     let limits = config::resolve_limits(args.redis_url, &file)?;
+    let edge = config::resolve_edge(&file)?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError(format!("cannot listen on {listen}: {error}")))?;
     let bound = listener.local_addr()?;
@@ -58,7 +59,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     let backend = context.app.store.backend();
     let rate_limits = if context.app.settings.limits.redis_url.is_some() { "shared through Redis" } else { "counted on this node" };
     tracing::info!(rate_limits, "rate limits");
-    let running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies).with_policy(policy), cadence).await?;
+    let running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies).with_policy(policy).with_edge_limits(edge), cadence).await?;
     tracing::info!(addr = %running.addr, zone = %zone, backend, "gatehouse listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -92,6 +92,16 @@ impl TestServer {
         Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
     }
 
+    /// A server with these connection bounds (short timeouts, a small connection cap).
+    pub async fn start_with_edge(edge: gatehouse_http::EdgeLimits) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(&dir).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let config = ServerConfig::new(ZONE, base);
+        Self::start_full(listener, database_url, MockClock::new(START), config, dir, edge).await
+    }
+
     /// Another node on this server's store, clock and configuration (the same issuer, as behind one
     /// public URL), with caches of its own: what one node writes, the other learns through the feed.
     pub async fn another_node(&self) -> Self {
@@ -110,9 +120,20 @@ impl TestServer {
     }
 
     async fn start_on(listener: tokio::net::TcpListener, database_url: String, clock: MockClock, config: ServerConfig, dir: tempfile::TempDir) -> Self {
+        Self::start_full(listener, database_url, clock, config, dir, gatehouse_http::EdgeLimits::default()).await
+    }
+
+    async fn start_full(
+        listener: tokio::net::TcpListener,
+        database_url: String,
+        clock: MockClock,
+        config: ServerConfig,
+        dir: tempfile::TempDir,
+        edge: gatehouse_http::EdgeLimits,
+    ) -> Self {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let store = gatehouse_store::open(&database_url).await.expect("open store");
-        let state = server::state(store.clone(), Arc::new(clock.clone()), config);
+        let state = server::state(store.clone(), Arc::new(clock.clone()), config).with_edge_limits(edge);
         // A long flush interval: tests flush by hand, to observe that uses are batched.
         let cadence = server::Cadence { flush_every: Duration::from_secs(3600), revocation_poll: Duration::from_millis(50) };
         let running = server::start(listener, state, cadence).await.expect("start");
@@ -135,6 +156,11 @@ impl TestServer {
             Ok(Err(_)) => panic!("the revocation feed stopped before applying event {head}"),
             Err(_) => panic!("the revocation feed did not apply event {head} within {limit:?} (last applied: {})", *applied.borrow()),
         }
+    }
+
+    /// Connections the server is serving now.
+    pub fn open_connections(&self) -> usize {
+        self.running.as_ref().expect("running").open_connections()
     }
 
     pub fn state(&self) -> &gatehouse_http::AppState {

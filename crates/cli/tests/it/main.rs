@@ -10,6 +10,7 @@ mod postgres;
 mod api_tokens;
 mod architecture;
 mod attacks_grants;
+mod attacks_edge;
 mod authentication;
 mod cli;
 mod forward_auth;

@@ -100,6 +100,10 @@ pub fn validate(params: &RawParams, client: Option<OAuthClient>) -> Result<Autho
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
         None => return Err(unsafe_error("The request has no redirect_uri and the client registered several.")),
     };
+    // A URI registered before the browser-parsing rules (see `RedirectUri::parse`) is checked again here, so
+    // a stored `http://evil.example\@localhost/cb` never receives a code.
+    RedirectUri::parse(redirect_uri.as_str())
+        .map_err(|_| unsafe_error("The registered redirect_uri is no longer accepted; the client must register it again."))?;
     // From here on, errors go back to the client. `state` is echoed even if later checks fail.
     let state = params.0.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let redirect = |error: &'static str, description: String| {

@@ -108,6 +108,12 @@ pub struct RedirectUri(String);
 impl RedirectUri {
     /// Registration rules: an absolute URI without a fragment (RFC 6749 §3.1.2); `https`, or `http` only on
     /// a loopback host (RFC 8252 §7.3), or a private-use scheme for native apps (RFC 8252 §7.1).
+    ///
+    /// The URI is read as a browser reads it (the WHATWG URL standard, which the `url` crate implements),
+    /// and must already be in the form a browser would serialise it to. Whatever a browser would rewrite
+    /// (a backslash that becomes `/`, an upper-case host, a default port, a `..` segment, a stray
+    /// percent-encoding) is refused: `http://evil.example\@localhost/cb` looks like a loopback URI to a
+    /// naive reading, but a browser sends the code to `evil.example`.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let invalid = |why: &str| ValidationError::new(format!("Invalid redirect URI {text:?}: {why}."));
         if text.len() > 2000 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -116,24 +122,35 @@ impl RedirectUri {
         if text.contains('#') {
             return Err(invalid("it must not contain a fragment"));
         }
-        let (scheme, rest) = text.split_once(':').ok_or_else(|| invalid("it must be absolute"))?;
-        let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if !scheme_ok || rest.is_empty() {
-            return Err(invalid("it must be absolute"));
+        if text.contains('\\') {
+            return Err(invalid("it must not contain a backslash"));
         }
-        match scheme {
+        let url = url::Url::parse(text).map_err(|_| invalid("it must be absolute"))?;
+        if url.as_str() != text {
+            return Err(invalid(&format!("a browser reads it as {:?}; register it in that form", url.as_str())));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("it must not contain a user name or password"));
+        }
+        match url.scheme() {
             "https" => {
-                host_of(rest).filter(|host| !host.is_empty()).ok_or_else(|| invalid("it has no host"))?;
+                url.host_str().filter(|host| !host.is_empty()).ok_or_else(|| invalid("it has no host"))?;
             }
             "http" => {
-                let host = host_of(rest).ok_or_else(|| invalid("it has no host"))?;
-                if !matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
+                let loopback = match url.host() {
+                    Some(url::Host::Ipv4(address)) => address == std::net::Ipv4Addr::LOCALHOST,
+                    Some(url::Host::Ipv6(address)) => address == std::net::Ipv6Addr::LOCALHOST,
+                    Some(url::Host::Domain(name)) => name == "localhost",
+                    None => false,
+                };
+                if !loopback {
                     return Err(invalid("http is only allowed on a loopback host; use https"));
                 }
             }
-            "javascript" | "data" | "file" | "vbscript" => return Err(invalid("this scheme is not allowed")),
-            _ if !scheme.contains('.') => {
+            "javascript" | "data" | "file" | "vbscript" | "blob" | "about" => {
+                return Err(invalid("this scheme is not allowed"));
+            }
+            scheme if !scheme.contains('.') => {
                 return Err(invalid("a private-use scheme must be a reversed domain name, e.g. com.example.app"));
             }
             _ => {}
@@ -148,16 +165,6 @@ impl RedirectUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn host_of(after_scheme: &str) -> Option<&str> {
-    let authority = after_scheme.strip_prefix("//")?;
-    let authority = authority.split(['/', '?']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    if host_port.starts_with('[') {
-        return host_port.find(']').map(|end| &host_port[..=end]);
-    }
-    Some(host_port.split(':').next().unwrap_or(host_port))
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +303,32 @@ mod tests {
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
         assert!(RedirectUri::parse("myapp:/cb").is_err());
         assert!(RedirectUri::parse("/relative").is_err());
+    }
+
+    /// Issue 10, hole 8: what a browser parses differently from a naive reading is refused (WHATWG URL).
+    #[test]
+    fn redirect_uris_a_browser_reads_differently_are_refused() {
+        // A browser turns `\` into `/` in http(s) URLs: the host is evil.example, not localhost.
+        assert!(RedirectUri::parse("http://evil.example\\@localhost/cb").is_err());
+        assert!(RedirectUri::parse("https://evil.example\\@app.example.com/cb").is_err());
+        assert!(RedirectUri::parse("http://localhost\\.evil.example/cb").is_err());
+        // Userinfo, even on a loopback host.
+        assert!(RedirectUri::parse("http://evil.example@localhost/cb").is_err());
+        assert!(RedirectUri::parse("https://user:pass@app.example.com/cb").is_err());
+        // Forms a browser would rewrite before sending the code.
+        assert!(RedirectUri::parse("https://APP.example.com/cb").is_err());
+        assert!(RedirectUri::parse("https://app.example.com:443/cb").is_err());
+        assert!(RedirectUri::parse("https://app.example.com/a/../cb").is_err());
+        assert!(RedirectUri::parse("http://127.1/cb").is_err());
+        assert!(RedirectUri::parse("http://0x7f.0.0.1/cb").is_err());
+        assert!(RedirectUri::parse("https:app.example.com/cb").is_err());
+        assert!(RedirectUri::parse("https:///app.example.com/cb").is_err());
+        assert!(RedirectUri::parse("https://app.example.com").is_err());
+        // Loopback addresses other than the three named in RFC 8252 §7.3 are not loopback to us.
+        assert!(RedirectUri::parse("http://127.0.0.2/cb").is_err());
+        // What was valid stays valid.
+        assert!(RedirectUri::parse("https://app.example.com/cb?x=1").is_ok());
+        assert!(RedirectUri::parse("http://localhost:3000/cb").is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod client;
 pub mod grant;
 pub mod jose;
 pub mod pkce;
+pub mod prelogin;
 pub mod secret;
 pub mod settings;
 

@@ -11,10 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_app::authorization::{self, ConsentOutcome, Decision, LoginOutcome, Session};
 use gatehouse_domain::oauth::authorize::{AuthorizationRequest, AuthorizeError, RawParams, RedirectError};
+use gatehouse_domain::oauth::prelogin::PreLogin;
 
 use super::form::Form;
 use super::pages::{self, ConsentView};
-use super::session::{self, PostRejection};
+use super::session::{self, PostRejection, Visitor};
 use crate::state::AppState;
 
 type Outcome = Result<Response, Response>;
@@ -94,15 +95,25 @@ async fn start(state: &AppState, headers: &HeaderMap, params: RawParams) -> Resp
         Ok(session) => session,
         Err(error) => return internal(&error),
     };
-    proceed(state, &request, session, None, false, false).await.unwrap_or_else(|response| response)
+    // An anonymous browser that already holds a pre-login cookie keeps it, so two tabs do not invalidate
+    // each other's login forms.
+    let prelogin = match session {
+        Some(_) => None,
+        None => match session::prelogin(state, headers).await {
+            Ok(prelogin) => prelogin,
+            Err(error) => return internal(&error),
+        },
+    };
+    proceed(state, &request, session, prelogin, None, false, false).await.unwrap_or_else(|response| response)
 }
 
-/// Renders the application's decision: the login page (with a session to carry its CSRF token), the
-/// consent page, or a redirect to the client.
+/// Renders the application's decision: the login page (its CSRF token bound to the session, or to a
+/// stateless pre-login cookie when nobody is signed in), the consent page, or a redirect to the client.
 async fn proceed(
     state: &AppState,
     request: &AuthorizationRequest,
     session: Option<Session>,
+    prelogin: Option<PreLogin>,
     set_cookie: Option<HeaderValue>,
     fresh_login: bool,
     see_other: bool,
@@ -117,16 +128,19 @@ async fn proceed(
         }
         Decision::AccountGone => return Err(pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists.")),
         Decision::Login => {
-            let (session, cookie) = match session {
-                Some(session) => (session, set_cookie),
-                None => {
-                    let (session, cookie) = session::create(state, None).await.map_err(|e| internal(&e))?;
-                    (session, Some(cookie))
+            // Nothing durable for an anonymous visitor (issue 10, hole 6): the form's CSRF token is bound
+            // to a signed cookie, and the session row is written only once the password checks out.
+            let (csrf, cookie) = match (session, prelogin) {
+                (Some(session), _) => (session.csrf(), set_cookie),
+                (None, Some(prelogin)) => (prelogin.csrf().to_string(), set_cookie),
+                (None, None) => {
+                    let (prelogin, cookie) = session::start_prelogin(state).await.map_err(|e| internal(&e))?;
+                    (prelogin.csrf().to_string(), Some(cookie))
                 }
             };
             let mut response = pages::login(
                 StatusCode::OK,
-                &session.csrf(),
+                &csrf,
                 &request.raw.to_query(),
                 &request.client.name,
                 request.login_hint.as_deref(),
@@ -195,15 +209,16 @@ fn rejection_page(rejection: PostRejection) -> Response {
 }
 
 /// Parses a browser form post and runs the checks every post needs.
-async fn form_post(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Form, Session, AuthorizationRequest), Response> {
+async fn form_post(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Form, Visitor, AuthorizationRequest), Response> {
     let form = Form::parse(headers, body).map_err(|e| pages::error(StatusCode::BAD_REQUEST, &e.description))?;
     let session = session::current(state, headers).await.map_err(|e| internal(&e))?;
+    let prelogin = session::prelogin(state, headers).await.map_err(|e| internal(&e))?;
+    let visitors: Vec<Visitor> = session.map(Visitor::Session).into_iter().chain(prelogin.map(Visitor::PreLogin)).collect();
     let csrf = form.get("csrf").map_err(|e| pages::error(StatusCode::BAD_REQUEST, &e.description))?;
-    session::check_post(headers, session.as_ref(), csrf).map_err(rejection_page)?;
-    let Some(session) = session else { return Err(rejection_page(PostRejection::NoSession)) };
+    let visitor = session::check_post(headers, visitors, csrf).map_err(rejection_page)?;
     let raw = form.get("request").ok().flatten().unwrap_or("");
     let request = validated(state, &RawParams::parse(raw), true).await?;
-    Ok((form, session, request))
+    Ok((form, visitor, request))
 }
 
 pub async fn login(
@@ -212,18 +227,18 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (form, session, request) = match form_post(&state, &headers, &body).await {
+    let (form, visitor, request) = match form_post(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
     let email = form.get("email").ok().flatten().unwrap_or("").to_string();
     let password = form.get("password").ok().flatten().unwrap_or("").to_string();
     let retry = |status: StatusCode, message: &str| {
-        pages::login(status, &session.csrf(), &request.raw.to_query(), &request.client.name, Some(&email), Some(message))
+        pages::login(status, &visitor.csrf(), &request.raw.to_query(), &request.client.name, Some(&email), Some(message))
     };
     // The socket peer, unless it is a trusted proxy: a header from anyone else is whatever they want it to be.
     let client = crate::client_address::client_address(peer.ip(), &headers, &state.trusted_proxies);
-    match state.app.sign_in(&session, &email, password, client).await {
+    match state.app.sign_in(visitor.session(), &email, password, client).await {
         Err(error) => internal(&error),
         Ok(LoginOutcome::Throttled { retry_after_secs }) => {
             let minutes = (retry_after_secs + 59) / 60;
@@ -236,30 +251,30 @@ pub async fn login(
         Ok(LoginOutcome::Refused) => retry(StatusCode::UNAUTHORIZED, "The email or password is incorrect."),
         Ok(LoginOutcome::SignedIn(session)) => {
             let cookie = session::cookie(&state, &session);
-            proceed(&state, &request, Some(*session), Some(cookie), true, true).await.unwrap_or_else(|response| response)
+            proceed(&state, &request, Some(*session), None, Some(cookie), true, true).await.unwrap_or_else(|response| response)
         }
     }
 }
 
 pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (form, session, request) = match form_post(&state, &headers, &body).await {
+    let (form, visitor, request) = match form_post(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
-    if session.user().is_none() {
+    let Some(session) = visitor.session().filter(|session| session.user().is_some()) else {
         return pages::error(StatusCode::BAD_REQUEST, "You are not signed in. Go back to the application and start again.");
-    }
+    };
     match form.get("decision").ok().flatten() {
         Some("allow") => {}
         Some("deny") => return error_for(&state, &request, "access_denied", "The user denied access.", true),
         _ => return pages::error(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
     let chosen = form.get("organizationId").ok().flatten().and_then(|v| v.parse::<i64>().ok()).map(gatehouse_domain::OrganizationId);
-    match state.app.consent(&request, &session, chosen).await {
+    match state.app.consent(&request, session, chosen).await {
         Err(error) => internal(&error),
         Ok(ConsentOutcome::AccountGone) => pages::error(StatusCode::BAD_REQUEST, "Your account no longer exists."),
         Ok(ConsentOutcome::ChooseOrganization(view)) => {
-            consent_page(&request, &session, &view, Some("Choose one of your organizations."), StatusCode::BAD_REQUEST)
+            consent_page(&request, session, &view, Some("Choose one of your organizations."), StatusCode::BAD_REQUEST)
         }
         Ok(ConsentOutcome::Code(code)) => code_redirect(&state, &request, &code, true),
     }
