@@ -400,3 +400,73 @@ mod tests {
         assert_eq!(narrower.scopes.to_space_delimited(), "user:read");
     }
 }
+
+/// Property test of refresh-family state (issue 10): whatever two parties holding copies of one refresh
+/// token do, in whatever order and at whatever pace, the family never forks into two live lines, and once
+/// a presentation is refused the family stays ended (RFC 9700 §4.14.2).
+#[cfg(test)]
+mod family_properties {
+    use std::collections::{HashMap, HashSet};
+
+    use proptest::prelude::*;
+
+    use crate::testing::TestApp;
+
+    /// One step: which party acts, which of its tokens it presents (0: its newest; k: its k-th newest,
+    /// or its oldest if it holds fewer), and how many seconds pass before.
+    #[derive(Debug, Clone)]
+    struct Step {
+        thief: bool,
+        age: usize,
+        wait_secs: i64,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (any::<bool>(), 0usize..3, prop_oneof![Just(0i64), 1i64..5, 25i64..40]).prop_map(|(thief, age, wait_secs)| Step { thief, age, wait_secs })
+    }
+
+    async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let first = app.tokens(&consented, "user:read").await.refresh_token.ok_or_else(|| TestCaseError::fail("no refresh token"))?;
+        // Both parties hold the first token: the thief copied it.
+        let mut held: [Vec<String>; 2] = [vec![first.clone()], vec![first]];
+        let mut parent_of: HashMap<String, String> = HashMap::new();
+        let mut presented_ok: HashSet<String> = HashSet::new();
+        let mut ended = false;
+        for step in steps {
+            app.clock.advance_secs(step.wait_secs);
+            let mine = &held[usize::from(step.thief)];
+            let token = mine[mine.len().saturating_sub(1 + step.age)].clone();
+            match app.refresh(&consented.client, &token, None).await {
+                Ok(answer) => {
+                    prop_assert!(!ended, "a refresh succeeded after the family was refused once");
+                    let successor = answer.refresh_token.ok_or_else(|| TestCaseError::fail("no successor"))?;
+                    parent_of.insert(successor.clone(), token.clone());
+                    presented_ok.insert(token);
+                    held[usize::from(step.thief)].push(successor);
+                }
+                Err(_) => ended = true,
+            }
+        }
+        // Of the tokens issued for one parent (a rotation and its grace retries), at most one was ever
+        // presented successfully: one line continues, never two.
+        let mut continued: HashMap<&String, usize> = HashMap::new();
+        for (child, parent) in &parent_of {
+            if presented_ok.contains(child) {
+                *continued.entry(parent).or_default() += 1;
+            }
+        }
+        prop_assert!(continued.values().all(|count| *count <= 1), "the family forked: {continued:?}");
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn two_parties_never_keep_two_lines_alive_and_an_ended_family_stays_ended(steps in proptest::collection::vec(step(), 1..10)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            runtime.block_on(run(steps))?;
+        }
+    }
+}
