@@ -252,7 +252,8 @@ async fn hole11_a_chunked_body_refused_while_being_read_still_gets_its_413() {
 async fn hole8_a_backslash_redirect_uri_is_refused_at_registration_and_at_authorization_rfc9700_4_1_3() {
     let world = world().await;
     let owner = crate::harness::TestUser { id: world.user };
-    let token = world.server.token(&owner, &["user:read"]).await;
+    // Filing a client request is a write (user:write, issue 10 hole 4).
+    let token = world.server.token(&owner, &["user:read", "user:write"]).await;
     let foreign = "http://evil.example\\@localhost/cb";
     for uri in [foreign, "http://evil.example@localhost/cb", "https://APP.example.com/cb"] {
         let body = serde_json::json!({ "name": "Evil", "type": "public", "redirectUris": [uri], "scope": ["user:read"] });

@@ -98,7 +98,8 @@ impl TestServer {
         let database_url = fresh_database_url(&dir).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let config = ServerConfig::new(ZONE, base);
+        let mut config = ServerConfig::new(ZONE, base);
+        config.key_protection = test_key_protection();
         Self::start_full(listener, database_url, MockClock::new(START), config, dir, edge).await
     }
 
