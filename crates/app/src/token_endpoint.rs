@@ -112,14 +112,17 @@ impl App {
         if !code.challenge.verify(verifier) {
             return Err(AppError::invalid_grant("The code_verifier does not match the code_challenge."));
         }
+        // A newer consent (or the user) may have ended the code's family while the code waited. Asked before
+        // the code is taken: a replay racing the winner ends the family too, and the winner must still get
+        // its (then dead) answer, so that exactly one exchange wins. A family ended between here and the
+        // issue leaves tokens that no liveness check accepts.
+        if self.store.family(&code.family_id).await?.is_none_or(|family| family.revoked_at.is_some()) {
+            return Err(AppError::invalid_grant("The consent was revoked."));
+        }
         // Checks passed: now take the code. Of two racing exchanges exactly one wins; the loser is a replay.
         if !self.store.consume_code(&code.hash, now).await? {
             self.revoke_family(&code.family_id, now).await?;
             return Err(invalid_code());
-        }
-        // A newer consent (or the user) may have ended the code's family while the code waited.
-        if self.store.family(&code.family_id).await?.is_none_or(|family| family.revoked_at.is_some()) {
-            return Err(AppError::invalid_grant("The consent was revoked."));
         }
         let grant =
             self.store.grant_by_id(code.grant_id).await?.ok_or_else(|| AppError::invalid_grant("The consent was revoked."))?;

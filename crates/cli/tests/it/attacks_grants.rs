@@ -1,5 +1,5 @@
 //! Issue 10's grant holes, attacked over real sockets as an attacker would: each test names the hole and
-//! the clause it breaks, and failed against the code before its fix (see `docs/security/grants.md`).
+//! the clause it breaks, and failed against the code before its fix (see `docs/security.md`).
 
 use serde_json::Value;
 
