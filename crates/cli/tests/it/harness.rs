@@ -59,47 +59,33 @@ impl TestServer {
     }
 
     pub async fn start_configured(zone: &str, oauth: gatehouse_domain::oauth::OAuthSettings) -> Self {
+        Self::start_with(zone, gatehouse_http::EdgeLimits::default(), |config| config.oauth = oauth).await
+    }
+
+    /// A server keeping its signing keys this way (in clear: as a store written before encryption at rest).
+    pub async fn start_with_key_protection(key_protection: gatehouse_app::keys::KeyProtection) -> Self {
+        Self::start_with(ZONE, gatehouse_http::EdgeLimits::default(), |config| config.key_protection = key_protection).await
+    }
+
+    /// A server with these rate-limit settings (Redis, limits beyond Make's).
+    pub async fn start_with_limits(limits: gatehouse_app::rate_limit::LimitSettings) -> Self {
+        Self::start_with(ZONE, gatehouse_http::EdgeLimits::default(), |config| config.limits = limits).await
+    }
+
+    /// A server with these connection bounds (short timeouts, a small connection cap).
+    pub async fn start_with_edge(edge: gatehouse_http::EdgeLimits) -> Self {
+        Self::start_with(ZONE, edge, |_| {}).await
+    }
+
+    /// A fresh store, a free port, the test secrets key, and whatever `configure` changes.
+    async fn start_with(zone: &str, edge: gatehouse_http::EdgeLimits, configure: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(&dir).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = ServerConfig::new(zone, base);
-        config.oauth = oauth;
         config.key_protection = test_key_protection();
-        Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
-    }
-
-    /// A server keeping its signing keys this way (in clear: as a store written before encryption at rest).
-    pub async fn start_with_key_protection(key_protection: gatehouse_app::keys::KeyProtection) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database_url(&dir).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let mut config = ServerConfig::new(ZONE, base);
-        config.key_protection = key_protection;
-        Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
-    }
-
-    /// A server with these rate-limit settings (Redis, limits beyond Make's).
-    pub async fn start_with_limits(limits: gatehouse_app::rate_limit::LimitSettings) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database_url(&dir).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let mut config = ServerConfig::new(ZONE, base);
-        config.limits = limits;
-        config.key_protection = test_key_protection();
-        Self::start_on(listener, database_url, MockClock::new(START), config, dir).await
-    }
-
-    /// A server with these connection bounds (short timeouts, a small connection cap).
-    pub async fn start_with_edge(edge: gatehouse_http::EdgeLimits) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database_url(&dir).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let mut config = ServerConfig::new(ZONE, base);
-        config.key_protection = test_key_protection();
+        configure(&mut config);
         Self::start_full(listener, database_url, MockClock::new(START), config, dir, edge).await
     }
 
