@@ -1,10 +1,11 @@
 //! Make's API tokens: created once and shown once, listed masked, deleted by their `created` key, never
 //! edited.
 
-use gatehouse_domain::{ApiToken, ApiTokenSecret, NewApiTokenRequest, Timestamp, TokenLabel, UserId};
+use gatehouse_domain::{ApiToken, ApiTokenSecret, AuditDetails, AuditKind, NewApiTokenRequest, Timestamp, TokenLabel, UserId};
 
 use crate::actor::Actor;
 use crate::app::App;
+use crate::audit::audit_actor;
 use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
 
@@ -34,7 +35,21 @@ impl App {
         let now = self.clock.now();
         let request = NewApiTokenRequest::new(request.label, request.scopes, request.expires_at, now)?;
         actor.may_confer(request.scopes)?;
-        self.store_api_token(actor.user_id, request, now).await
+        let (secret, token) = self.store_api_token(actor.user_id, request, now).await?;
+        self.record_token_event(AuditKind::ApiTokenCreated, Some(actor), &token).await;
+        Ok((secret, token))
+    }
+
+    /// A token's event: its owner's, visible to the owner's organizations. Names the token by its key
+    /// (`created`), never by its secret or hash.
+    pub(crate) async fn record_token_event(&self, kind: AuditKind, by: Option<&Actor>, token: &ApiToken) {
+        let details = AuditDetails::new()
+            .target(token.created.to_iso())
+            .user(token.user_id)
+            .label(&token.label)
+            .scopes(token.scopes)
+            .expires_at(token.expires_at);
+        self.record_for_user(self.audit_event(kind, audit_actor(by)).with(details), token.user_id).await;
     }
 
     pub(crate) async fn store_api_token(
@@ -71,14 +86,15 @@ impl App {
             .collect())
     }
 
-    /// Deletes the user's token created at `created`; it stops working on every node.
-    pub async fn delete_api_token(&self, user: UserId, created: Timestamp) -> AppResult<ApiToken> {
+    /// Deletes the actor's token created at `created`; it stops working on every node.
+    pub async fn delete_api_token(&self, actor: &Actor, created: Timestamp) -> AppResult<ApiToken> {
         let deleted = self
             .store
-            .delete_api_token(user, created, self.clock.now())
+            .delete_api_token(actor.user_id, created, self.clock.now())
             .await?
             .ok_or_else(|| AppError::not_found("No API token of yours was created at that time."))?;
         self.apply(&[Invalidation::ApiToken(deleted.hash)]);
+        self.record_token_event(AuditKind::ApiTokenDeleted, Some(actor), &deleted).await;
         Ok(deleted)
     }
 }
@@ -102,7 +118,7 @@ mod tests {
         let (secret, stored) =
             app.issue_api_token(&actor, TokenRequest { label: "ci", scopes: &scopes, expires_at: None }).await.unwrap();
         assert!(app.authenticate_api_token(&secret).await.unwrap().is_ok());
-        app.delete_api_token(user.id, stored.created).await.unwrap();
+        app.delete_api_token(&actor, stored.created).await.unwrap();
         assert!(app.authenticate_api_token(&secret).await.unwrap().is_err(), "the cache learnt of the deletion");
     }
 

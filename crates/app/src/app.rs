@@ -54,6 +54,8 @@ pub struct App {
     pub limiter: Limiter,
     /// Password checks run (argon2), for tests and metrics: what the login throttle bounds.
     pub password_checks: AtomicU64,
+    /// Audit events that could not be written (each is also logged at error level; see `audit`).
+    pub audit_write_failures: AtomicU64,
     /// argon2id holds 19 MiB per hash: at most two at once.
     hashing: tokio::sync::Semaphore,
     /// The key that signs pre-login cookies, read from (or first stored in) the shared settings once.
@@ -83,6 +85,7 @@ impl App {
             usage: usage::UsageRecorder::default(),
             limiter,
             password_checks: AtomicU64::new(0),
+            audit_write_failures: AtomicU64::new(0),
             hashing: tokio::sync::Semaphore::new(2),
             prelogin_key: tokio::sync::OnceCell::new(),
         }

@@ -9,7 +9,10 @@ use gatehouse_domain::oauth::grant::needs_consent;
 use gatehouse_domain::oauth::prelogin::{PreLogin, PreLoginKey};
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{AuthorizationCode, BrowserSession, OpaqueSecret, TokenFamily};
-use gatehouse_domain::{Email, FamilyId, GrantId, Organization, OrganizationId, Page, SortDir, SortKey, Timestamp, User, UserId};
+use gatehouse_domain::{
+    AuditActor, AuditDetails, AuditKind, Email, FamilyId, GrantId, Organization, OrganizationId, Page, SortDir, SortKey, Timestamp, User,
+    UserId,
+};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -18,6 +21,9 @@ use crate::throttle::account_key;
 
 /// The settings key of the pre-login cookies' signing key, shared by every node on the store.
 const PRELOGIN_KEY_SETTING: &str = "oauth_prelogin_cookie_key";
+/// How often a throttled sign-in is recorded in the audit log, per account and address.
+const THROTTLED_EVENT_RULE: crate::rate_limit::Rule =
+    crate::rate_limit::Rule { name: "audit-login-throttled", limit: 1, window_millis: 60_000 };
 /// Long enough to read the login form and type a password; short, because it is not revocable.
 const PRELOGIN_TTL_SECS: i64 = 30 * 60;
 
@@ -189,7 +195,15 @@ impl App {
         // Counted before the hash runs, atomically with the limit's check: concurrent guesses cannot race it.
         let ticket = match self.admit_login(&account, peer, now).await? {
             Ok(ticket) => ticket,
-            Err(wait) => return Ok(LoginOutcome::Throttled { retry_after_secs: i64::try_from(wait).unwrap_or(i64::MAX) }),
+            Err(wait) => {
+                // One event per account and address a minute: a flood of refused guesses must not become a
+                // flood of durable writes (the throttle exists to make them cheap).
+                let quota = self.limiter.hit(THROTTLED_EVENT_RULE, &format!("{account}|{peer}"), now).await;
+                if quota.allowed {
+                    self.record_login(AuditKind::LoginThrottled, parsed.as_ref(), None, peer).await;
+                }
+                return Ok(LoginOutcome::Throttled { retry_after_secs: i64::try_from(wait).unwrap_or(i64::MAX) });
+            }
         };
         let user = match &parsed {
             Some(email) => self.store.user_by_email(email).await?,
@@ -198,15 +212,36 @@ impl App {
         // An unknown account is checked against a dummy hash, so it takes as long as a wrong password.
         let phc = user.as_ref().and_then(|user| user.password_hash.clone());
         let verified = self.verify_password(phc, password).await;
+        let known = user.as_ref().map(|user| user.id);
         let Some(user) = user.filter(|_| verified) else {
             tracing::info!(%peer, "failed sign-in");
+            self.record_login(AuditKind::LoginFailed, parsed.as_ref(), known, peer).await;
             return Ok(LoginOutcome::Refused);
         };
         self.forgive_login(ticket).await;
         if let Some(previous) = previous {
             self.store.delete_session(&previous.record.hash).await?;
         }
-        Ok(LoginOutcome::SignedIn(Box::new(self.create_session(user.id).await?)))
+        let session = self.create_session(user.id).await?;
+        self.record_login(AuditKind::LoginSucceeded, Some(&user.email), Some(user.id), peer).await;
+        Ok(LoginOutcome::SignedIn(Box::new(session)))
+    }
+
+    /// A sign-in's event. Until the password is proven the actor is anonymous, named by the account it
+    /// tried when that is an email address: text typed in the email field that is not one may be a
+    /// password typed in the wrong field, so it is never kept. A known account's organizations see the
+    /// attempts on it. The address is the one the throttle counted.
+    async fn record_login(&self, kind: AuditKind, account: Option<&Email>, user: Option<UserId>, peer: IpAddr) {
+        let actor = match (kind, user) {
+            (AuditKind::LoginSucceeded, Some(id)) => AuditActor::User { id, client: None },
+            _ => AuditActor::Anonymous { account: account.cloned() },
+        };
+        let mut event = self.audit_event(kind, actor);
+        event.origin.address = Some(peer);
+        match user {
+            Some(user) => self.record_for_user(event.with(AuditDetails::new().target(user.0).user(user)), user).await,
+            None => self.record(event).await,
+        }
     }
 
     /// Records consent and issues the code. The organization must be one of the user's when they have any.
@@ -236,6 +271,13 @@ impl App {
         }
         let grant = self.store.save_grant(user.id, &request.client.id, organization_id, request.scopes, now).await?;
         let code = self.issue_code(request, &user, grant.id, organization_id, auth_time).await?;
+        let details =
+            AuditDetails::new().target(grant.id).grant(grant.id).client(&request.client.id).user(user.id).scopes(request.scopes);
+        let event = self
+            .audit_event(AuditKind::OAuthGrantGiven, AuditActor::User { id: user.id, client: None })
+            .in_organization(organization_id)
+            .with(details);
+        self.record_for_user(event, user.id).await;
         Ok(ConsentOutcome::Code(code))
     }
 

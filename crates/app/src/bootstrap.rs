@@ -39,7 +39,8 @@ impl App {
         let now = self.clock.now();
         let scope_names = ScopeSet::all_api_scopes().names();
         let request = NewApiTokenRequest::new("first-start administrator token", &scope_names, None, now)?;
-        let (secret, _) = self.store_api_token(user.id, request, now).await?;
+        let (secret, token) = self.store_api_token(user.id, request, now).await?;
+        self.record_token_event(gatehouse_domain::AuditKind::ApiTokenCreated, None, &token).await;
         Ok(Some(FirstStart {
             email: ADMIN_EMAIL.into(),
             password,

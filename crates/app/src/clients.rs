@@ -3,10 +3,11 @@
 
 use gatehouse_domain::oauth::client::approve;
 use gatehouse_domain::oauth::{ClientId, ClientStatus, ClientType, NewClient, OAuthClient, OpaqueSecret};
-use gatehouse_domain::{ScopeSet, UserId};
+use gatehouse_domain::{AuditDetails, AuditKind, ScopeSet, UserId};
 
 use crate::actor::Actor;
 use crate::app::App;
+use crate::audit::audit_actor;
 use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
 
@@ -48,6 +49,8 @@ impl App {
         actor.may_confer(new.scopes.intersection(ScopeSet::all_api_scopes()))?;
         let client = new.into_client(actor.user_id, self.clock.now(), self.random.as_ref());
         self.store.insert_oauth_client(&client).await?;
+        let event = self.audit_event(AuditKind::OAuthClientRequested, audit_actor(Some(actor))).with(client_details(&client));
+        self.record_for_user(event, client.owner).await;
         Ok(client)
     }
 
@@ -63,6 +66,8 @@ impl App {
         let mut client = new.into_client(owner, self.clock.now(), self.random.as_ref());
         let secret = approve(&mut client, self.random.as_ref());
         self.store.insert_oauth_client(&client).await?;
+        let details = client_details(&client).reason("created approved by the operator");
+        self.audit(AuditKind::OAuthClientApproved, None, None, details).await;
         Ok((client, secret))
     }
 
@@ -78,7 +83,8 @@ impl App {
     }
 
     /// Approves a requested client; a confidential client's secret is in this answer and nowhere else.
-    pub async fn approve_client(&self, id: &str, approval: Approval) -> AppResult<(OAuthClient, Option<OpaqueSecret>)> {
+    /// `by` is the administrator deciding; `None` the operator at the command line.
+    pub async fn approve_client(&self, id: &str, approval: Approval, by: Option<&Actor>) -> AppResult<(OAuthClient, Option<OpaqueSecret>)> {
         let mut client = self.find_client(id).await?;
         if client.status == ClientStatus::Approved {
             return Err(AppError::Conflict("The client is already approved; rotate its secret instead.".into()));
@@ -95,12 +101,13 @@ impl App {
         let secret = approve(&mut client, self.random.as_ref());
         self.store.update_oauth_client(&client, self.clock.now()).await?;
         self.apply(&[Invalidation::OAuth]);
+        self.audit(AuditKind::OAuthClientApproved, by, None, client_details(&client)).await;
         Ok((client, secret))
     }
 
     /// Rejects a client. One rejected after approval loses every token it holds, at once, in the same
     /// transaction as the rejection.
-    pub async fn reject_client(&self, id: &str) -> AppResult<OAuthClient> {
+    pub async fn reject_client(&self, id: &str, by: Option<&Actor>) -> AppResult<OAuthClient> {
         let client = self.find_client(id).await?;
         let rejected = self
             .store
@@ -108,19 +115,21 @@ impl App {
             .await?
             .ok_or_else(|| AppError::not_found("The client does not exist."))?;
         self.apply(&[Invalidation::OAuth]);
+        self.audit(AuditKind::OAuthClientRejected, by, None, client_details(&rejected)).await;
         Ok(rejected)
     }
 
     /// Deletes a client with its grants, families, codes and refresh tokens.
-    pub async fn delete_client(&self, id: &str) -> AppResult<OAuthClient> {
+    pub async fn delete_client(&self, id: &str, by: Option<&Actor>) -> AppResult<OAuthClient> {
         let client = self.find_client(id).await?;
         self.store.delete_oauth_client(&client.id, self.clock.now()).await?;
         self.apply(&[Invalidation::OAuth]);
+        self.audit(AuditKind::OAuthClientDeleted, by, None, client_details(&client)).await;
         Ok(client)
     }
 
     /// Gives an approved confidential client a new secret; the old one stops working at once.
-    pub async fn rotate_client_secret(&self, id: &str) -> AppResult<(OAuthClient, OpaqueSecret)> {
+    pub async fn rotate_client_secret(&self, id: &str, by: Option<&Actor>) -> AppResult<(OAuthClient, OpaqueSecret)> {
         let mut client = self.find_client(id).await?;
         if client.client_type != ClientType::Confidential || client.status != ClientStatus::Approved {
             return Err(AppError::invalid("Only an approved confidential client has a secret."));
@@ -129,8 +138,14 @@ impl App {
         client.secret_hash = Some(secret.hash());
         self.store.update_oauth_client(&client, self.clock.now()).await?;
         self.apply(&[Invalidation::OAuth]);
+        self.audit(AuditKind::OAuthClientSecretRotated, by, None, client_details(&client)).await;
         Ok((client, secret))
     }
+}
+
+/// What the audit log says of a client: its id, owner, name and scopes; never its secret or its hash.
+fn client_details(client: &OAuthClient) -> AuditDetails {
+    AuditDetails::new().target(&client.id).client(&client.id).user(client.owner).name(&client.name).scopes(client.scopes)
 }
 
 #[cfg(test)]
@@ -149,7 +164,7 @@ mod tests {
         let uris = vec!["https://app.example/cb".to_string()];
         let scopes = vec!["teams:read".to_string()];
         let requested = app.request_client(&Actor::operator(&owner), registration(&uris, &scopes)).await.unwrap();
-        let (approved, secret) = app.approve_client(requested.id.as_str(), Approval::default()).await.unwrap();
+        let (approved, secret) = app.approve_client(requested.id.as_str(), Approval::default(), None).await.unwrap();
         assert!(secret.is_none(), "public clients have no secret");
         assert!(!approved.allow_refresh);
         assert_eq!(approved.status, ClientStatus::Approved);
@@ -163,7 +178,7 @@ mod tests {
         let scopes = vec!["teams:read".to_string()];
         let requested = app.request_client(&Actor::operator(&owner), registration(&uris, &scopes)).await.unwrap();
         let wider = Approval { scopes: Some(vec!["teams:read".into(), "teams:write".into()]), allow_refresh: None };
-        assert!(matches!(app.approve_client(requested.id.as_str(), wider).await, Err(AppError::Invalid(_))));
+        assert!(matches!(app.approve_client(requested.id.as_str(), wider, None).await, Err(AppError::Invalid(_))));
     }
 
     #[tokio::test]
@@ -173,9 +188,9 @@ mod tests {
         let uris = vec!["https://app.example/cb".to_string()];
         let scopes = vec!["teams:read".to_string()];
         let requested = app.request_client(&Actor::operator(&owner), registration(&uris, &scopes)).await.unwrap();
-        app.approve_client(requested.id.as_str(), Approval::default()).await.unwrap();
+        app.approve_client(requested.id.as_str(), Approval::default(), None).await.unwrap();
         assert!(app.client(&requested.id).await.unwrap().is_some_and(|c| c.is_approved()));
-        app.reject_client(requested.id.as_str()).await.unwrap();
+        app.reject_client(requested.id.as_str(), None).await.unwrap();
         assert!(app.client(&requested.id).await.unwrap().is_some_and(|c| !c.is_approved()));
     }
 }

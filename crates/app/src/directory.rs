@@ -3,7 +3,9 @@
 //! limit here, where membership is checked.
 
 use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
-use gatehouse_domain::{Email, OrgRole, Organization, OrganizationId, Page, SortDir, SortKey, Team, TeamId, User, UserId};
+use gatehouse_domain::{
+    AuditDetails, AuditKind, Email, OrgRole, Organization, OrganizationId, Page, SortDir, SortKey, Team, TeamId, User, UserId,
+};
 use gatehouse_store::NewOrganization;
 
 use crate::actor::{Actor, OrganizationLimit};
@@ -50,7 +52,10 @@ impl App {
             None => None,
         };
         let new = NewUser::new(name, email, hash, admin)?;
-        Ok(self.store.create_user(&new, self.clock.now()).await?)
+        let user = self.store.create_user(&new, self.clock.now()).await?;
+        let details = AuditDetails::new().target(user.id.0).user(user.id).email(&user.email).name(&user.name).admin(user.is_admin);
+        self.audit(AuditKind::UserCreated, None, None, details).await;
+        Ok(user)
     }
 
     pub async fn user(&self, id: UserId) -> AppResult<Option<User>> {
@@ -73,10 +78,17 @@ impl App {
         if by.is_some_and(|actor| actor.user_id == id) {
             return Err(AppError::invalid("Administrators cannot delete their own account here."));
         }
+        // Read first: the log keeps who the user was, since their row is about to go.
+        let user = self.store.user_by_id(id).await?;
         if !self.store.delete_user(id, self.clock.now()).await? {
             return Err(AppError::not_found("The user does not exist."));
         }
         self.apply(&[Invalidation::User(id)]);
+        let mut details = AuditDetails::new().target(id.0).user(id);
+        if let Some(user) = &user {
+            details = details.email(&user.email).name(&user.name);
+        }
+        self.audit(AuditKind::UserDeleted, by, None, details).await;
         Ok(())
     }
 
@@ -132,11 +144,15 @@ impl App {
         if actor.organizations != OrganizationLimit::Any {
             return Err(AppError::forbidden("This OAuth grant is limited to one organization and cannot create others."));
         }
-        self.create_organization_for(actor.user_id, request).await
+        self.create_organization_by(actor.user_id, request, Some(actor)).await
     }
 
     /// Creates an organization owned by `owner` (the operator's way, and first start).
     pub async fn create_organization_for(&self, owner: UserId, request: OrganizationRequest) -> AppResult<Organization> {
+        self.create_organization_by(owner, request, None).await
+    }
+
+    async fn create_organization_by(&self, owner: UserId, request: OrganizationRequest, by: Option<&Actor>) -> AppResult<Organization> {
         let new = NewOrganization {
             name: parse_name(&request.name, "organization")?,
             zone: self.settings.zone.clone(),
@@ -144,7 +160,10 @@ impl App {
             timezone: request.timezone.unwrap_or_else(|| "UTC".into()),
             country: request.country,
         };
-        Ok(self.store.create_organization(&new, owner, self.clock.now()).await?)
+        let org = self.store.create_organization(&new, owner, self.clock.now()).await?;
+        let details = AuditDetails::new().target(org.id).name(&org.name).user(owner).role_change(None, Some(OrgRole::Owner));
+        self.audit(AuditKind::OrganizationCreated, by, Some(org.id), details).await;
+        Ok(org)
     }
 
     /// Owners and admins change an organization; only platform administrators change its limit, as a
@@ -192,13 +211,39 @@ impl App {
             return Err(AppError::ConfirmationRequired("an organization"));
         }
         self.store.delete_organization(org.id).await?;
+        self.audit(AuditKind::OrganizationDeleted, Some(actor), Some(org.id), AuditDetails::new().target(org.id).name(&org.name)).await;
         Ok(org.id)
     }
 
     /// Adds a member or changes a member's role (the operator's way).
     pub async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> AppResult<()> {
         self.store.organization(org).await?.ok_or_else(|| AppError::not_found(format!("No organization has the id {org}.")))?;
-        Ok(self.store.set_organization_role(org, user, role).await?)
+        let before = self.store.organization_role(org, user).await?;
+        self.store.set_organization_role(org, user, role).await?;
+        self.record_role_change(None, org, user, before, Some(role)).await;
+        Ok(())
+    }
+
+    /// A membership's event: `member_added` when the user was not a member, `member_removed` when they no
+    /// longer are, `organization_role_changed` otherwise; Make's `version` holds the roles before and
+    /// after. Nothing is recorded when nothing changed. `by`: `None` is the operator at the command line.
+    pub async fn record_role_change(
+        &self,
+        by: Option<&Actor>,
+        org: OrganizationId,
+        user: UserId,
+        before: Option<OrgRole>,
+        after: Option<OrgRole>,
+    ) {
+        let kind = match (before, after) {
+            (None, None) => return,
+            (before, after) if before == after => return,
+            (None, Some(_)) => AuditKind::MemberAdded,
+            (Some(_), None) => AuditKind::MemberRemoved,
+            (Some(_), Some(_)) => AuditKind::OrganizationRoleChanged,
+        };
+        let details = AuditDetails::new().target(user.0).user(user).role_change(before, after);
+        self.audit(kind, by, Some(org), details).await;
     }
 
     // Teams.
@@ -228,6 +273,7 @@ impl App {
         }
         let team = self.store.create_team(org.id, &name, self.clock.now()).await?;
         self.store.add_team_member(team.id, actor.user_id).await?;
+        self.audit(AuditKind::TeamCreated, Some(actor), Some(org.id), AuditDetails::new().target(team.id).name(&team.name)).await;
         Ok(team)
     }
 
@@ -238,7 +284,9 @@ impl App {
             .organization(organization)
             .await?
             .ok_or_else(|| AppError::not_found(format!("No organization has the id {organization}.")))?;
-        Ok(self.store.create_team(organization, &name, self.clock.now()).await?)
+        let team = self.store.create_team(organization, &name, self.clock.now()).await?;
+        self.audit(AuditKind::TeamCreated, None, Some(organization), AuditDetails::new().target(team.id).name(&team.name)).await;
+        Ok(team)
     }
 
     pub async fn delete_team(&self, actor: &Actor, id: TeamId, confirmed: bool) -> AppResult<TeamId> {
@@ -250,6 +298,8 @@ impl App {
             return Err(AppError::ConfirmationRequired("a team"));
         }
         self.store.delete_team(team.id).await?;
+        let details = AuditDetails::new().target(team.id).name(&team.name);
+        self.audit(AuditKind::TeamDeleted, Some(actor), Some(team.organization_id), details).await;
         Ok(team.id)
     }
 
@@ -258,6 +308,7 @@ impl App {
         let team = self.store.team(team).await?.ok_or_else(|| AppError::not_found(format!("No team has the id {team}.")))?;
         if self.store.organization_role(team.organization_id, user).await?.is_none() {
             self.store.set_organization_role(team.organization_id, user, OrgRole::Member).await?;
+            self.record_role_change(None, team.organization_id, user, None, Some(OrgRole::Member)).await;
         }
         Ok(self.store.add_team_member(team.id, user).await?)
     }

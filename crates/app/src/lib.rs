@@ -10,6 +10,7 @@
 pub mod actor;
 pub mod api_tokens;
 pub mod app;
+pub mod audit;
 pub mod authentication;
 pub mod authorization;
 pub mod bootstrap;

@@ -49,6 +49,9 @@ impl App {
                 let key = generate_signing_key_for(algorithm, now)?;
                 self.store.insert_signing_key(&self.sealed(&key)?).await?;
                 tracing::info!(kid = %key.kid, algorithm = algorithm.name(), "generated a new signing key");
+                let details = gatehouse_domain::AuditDetails::new().target(&key.kid).kids([key.kid.as_str()]);
+                let event = self.audit_event(gatehouse_domain::AuditKind::SigningKeyGenerated, gatehouse_domain::AuditActor::System);
+                self.record(event.with(details)).await;
                 added = true;
             }
         }
@@ -167,6 +170,8 @@ impl App {
         self.store.retire_signing_keys_except(&kids, now.plus_secs(self.settings.oauth.key_retirement_secs())).await?;
         // This node signs with the new keys at once; other nodes within their reload interval.
         self.reload_keys().await?;
+        let details = gatehouse_domain::AuditDetails::new().kids(kids.iter().map(Kid::as_str));
+        self.audit(gatehouse_domain::AuditKind::SigningKeyRotated, None, None, details).await;
         Ok(kids)
     }
 

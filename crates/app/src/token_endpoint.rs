@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_domain::oauth::grant::judge_refresh;
 use gatehouse_domain::oauth::secret::random_id;
 use gatehouse_domain::oauth::{ClientId, ClientType, OAuthClient, OpaqueSecret, RefreshToken, RefreshVerdict, TokenFamily};
-use gatehouse_domain::{FamilyId, ScopeSet, Timestamp};
+use gatehouse_domain::{AuditActor, AuditDetails, AuditKind, FamilyId, OrganizationId, ScopeSet, Timestamp, UserId};
 use gatehouse_store::Rotation;
 
 use crate::app::App;
@@ -75,6 +75,22 @@ impl App {
         Ok(())
     }
 
+    /// A replay's event: the client presented what was already spent, and the family it opened is revoked.
+    /// Names the family (a random id, not a credential), never the code or token itself.
+    async fn record_replay(
+        &self,
+        kind: AuditKind,
+        client: &OAuthClient,
+        family: &FamilyId,
+        user: UserId,
+        organization: Option<OrganizationId>,
+        reason: &'static str,
+    ) {
+        let details = AuditDetails::new().target(family).client(&client.id).user(user).reason(reason);
+        let event = self.audit_event(kind, AuditActor::Client(client.id.clone())).in_organization(organization).with(details);
+        self.record_for_user(event, user).await;
+    }
+
     /// RFC 6749 §4.1.3 and RFC 7636 §4.6.
     pub async fn exchange_code(&self, client: &OAuthClient, exchange: CodeExchange<'_>) -> AppResult<TokenResponse> {
         let now = self.clock.now();
@@ -87,6 +103,9 @@ impl App {
             // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code revokes everything issued from it.
             self.revoke_family(&code.family_id, now).await?;
             tracing::warn!(client_id = %client.id, "authorization code replayed; its tokens are revoked");
+            let reason = "the code was already used; the tokens issued from it are revoked";
+            self.record_replay(AuditKind::AuthorizationCodeReplayed, client, &code.family_id, code.user_id, code.organization_id, reason)
+                .await;
             return Err(invalid_code());
         }
         if code.is_expired(now) {
@@ -122,6 +141,9 @@ impl App {
         // Checks passed: now take the code. Of two racing exchanges exactly one wins; the loser is a replay.
         if !self.store.consume_code(&code.hash, now).await? {
             self.revoke_family(&code.family_id, now).await?;
+            let reason = "two exchanges of one code raced; the tokens issued from it are revoked";
+            self.record_replay(AuditKind::AuthorizationCodeReplayed, client, &code.family_id, code.user_id, code.organization_id, reason)
+                .await;
             return Err(invalid_code());
         }
         let grant =
@@ -175,6 +197,9 @@ impl App {
             RefreshVerdict::Replay => {
                 self.revoke_family(&token.family_id, now).await?;
                 tracing::warn!(client_id = %client.id, "refresh token replayed (after the grace window, or superseded); family revoked");
+                let reason = "a rotated refresh token was presented after the grace window, or a superseded one; the family is revoked";
+                self.record_replay(AuditKind::RefreshTokenReplayed, client, &token.family_id, token.user_id, token.organization_id, reason)
+                    .await;
                 Err(invalid_refresh())
             }
             RefreshVerdict::Rotate | RefreshVerdict::GraceRetry => self.rotate(client, &token, scopes, now).await,
@@ -210,6 +235,8 @@ impl App {
             Rotation::Replayed => {
                 self.revoke_family(&old.family_id, now).await?;
                 tracing::warn!(client_id = %client.id, "refresh token replayed; family revoked");
+                let reason = "the refresh token was rotated concurrently and presented again; the family is revoked";
+                self.record_replay(AuditKind::RefreshTokenReplayed, client, &old.family_id, old.user_id, old.organization_id, reason).await;
                 return Err(invalid_refresh());
             }
             Rotation::Revoked => return Err(invalid_refresh()),

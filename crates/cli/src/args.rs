@@ -71,6 +71,9 @@ pub enum Command {
     /// Inspect the forward-auth route policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Read the audit log: who did what, when and from where.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
     Migrate {
         /// Source store URL.
@@ -302,3 +305,31 @@ pub enum TokenCommand {
     },
 }
 
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// List audit events, newest first.
+    List {
+        /// Only events an organization's log shows (its own, and its members' on their accounts).
+        #[arg(long = "org")]
+        organization: Option<i64>,
+        /// Only this kind of event (e.g. login_failed, api_token_created); repeat for several.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        /// Only events done by this user (an existing user's email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events at or after this time (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events at or before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Skip this many events first.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+}

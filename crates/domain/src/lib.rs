@@ -4,6 +4,7 @@
 //! testable without sleeping; secrets are parsed once into types that cannot be confused with each other.
 
 pub mod api_token;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod identity;
@@ -18,6 +19,7 @@ pub mod scope;
 pub mod secrets;
 pub mod time;
 
+pub use audit::{AuditActor, AuditDetails, AuditEvent, AuditFilter, AuditKind, AuditOrigin, AuditPage};
 pub use api_token::{ApiToken, ApiTokenSecret, NewApiTokenRequest, TokenHash, TokenLabel};
 pub use clock::{Clock, MockClock, SystemClock};
 pub use error::ValidationError;

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod body_limit;
 pub mod client_address;
+pub mod origin;
 pub mod cookies;
 pub mod credentials;
 pub mod error;

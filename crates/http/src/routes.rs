@@ -12,7 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{admin, enums, health, oauth_clients, organizations, teams, tokens, users};
+use crate::api::{admin, audit, enums, health, oauth_clients, organizations, teams, tokens, users};
 use crate::error::ApiError;
 use crate::body_limit;
 use crate::state::{AppState, EdgeLimits, MAX_BODY_BYTES};
@@ -77,6 +77,9 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/organizations/{id}",             S("organizations"), get(organizations::detail)),
     route!(PATCH  "/organizations/{id}",             S("organizations"), patch(organizations::update)),
     route!(DELETE "/organizations/{id}",             S("organizations"), delete(organizations::remove)),
+    // Make's organization audit log, with Make's scope; the use case admits only the organization's owners
+    // and admins, and platform administrators (docs/compatibility.md, "Audit log").
+    route!(GET    "/audit-logs/organization/{id}",   S("organizations"), get(audit::organization_log)),
     route!(GET    "/teams",                          S("teams"),       get(teams::list)),
     route!(POST   "/teams",                          S("teams"),       post(teams::create)),
     route!(GET    "/teams/{id}",                     S("teams"),       get(teams::detail)),
@@ -84,6 +87,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/admin/users",                    AdminScope("admin"),  get(admin::users)),
     route!(DELETE "/admin/users/{id}",               AdminScope("admin"),  delete(admin::delete_user)),
     route!(GET    "/admin/organizations",            AdminScope("admin"),  get(admin::organizations)),
+    route!(GET    "/admin/audit-logs",               AdminScope("admin"),  get(audit::platform_log)),
     route!(GET    "/admin/system",                   AdminScope("system"), get(admin::system)),
 ];
 
@@ -114,7 +118,9 @@ pub fn router(state: AppState) -> Router {
         .service(api);
     // OAuth's routes first; they answer in their own formats, so they carry the same bounds in their own
     // layers. Everything else is the API's, with its own 404 and 405 in Make's schema.
-    crate::oauth::router(state).fallback_service(api)
+    // Outermost: every route's use cases (API, OAuth, pages) record where the request came from.
+    let origin = crate::origin::OriginLayer::new(state.trusted_proxies.clone());
+    crate::oauth::router(state).fallback_service(api).layer(origin)
 }
 
 /// What every response goes through, in one layer rather than seven: each tower layer costs a future and

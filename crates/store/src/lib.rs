@@ -10,6 +10,7 @@
 //! Lookups return `Result<Option<T>>`: "not found" is an answer, not an error.
 
 mod api_tokens;
+mod audit;
 mod backend;
 mod clients;
 mod error;

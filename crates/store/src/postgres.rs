@@ -35,7 +35,8 @@ impl SqlStore<Postgres> {
         // Rotations are not batched: each is its own transaction, locking only its family's row, because
         // nodes rotate concurrently and a batch would hold many families' locks at once. PostgreSQL already
         // shares one WAL flush among the commits that arrive together.
-        Ok(Self { writer: pool.clone(), pool, tokens, rotations: None })
+        let audit = crate::audit::spawn_audit_committer(pool.clone());
+        Ok(Self { writer: pool.clone(), pool, tokens, rotations: None, audit })
     }
 }
 

@@ -2,6 +2,7 @@
 //! `use gatehouse_store::repositories::*;`.
 
 pub use crate::api_tokens::ApiTokenRepository;
+pub use crate::audit::AuditRepository;
 pub use crate::clients::ClientRepository;
 pub use crate::codes::CodeRepository;
 pub use crate::grants::GrantRepository;

@@ -269,6 +269,44 @@ pub static REVOCATIONS: Table = Table {
     insert_one: OnceLock::new(),
 };
 
+/// The audit log is copied: its history must survive a move to another backend. Ids are kept, so the
+/// organizations' links to events stay right.
+pub static AUDIT_EVENTS: Table = Table {
+    name: "audit_events",
+    columns: &[
+        ("id", Int),
+        ("uuid", Text),
+        ("kind", Text),
+        ("occurred_at", Int),
+        ("actor_type", Text),
+        ("actor_user_id", Int),
+        ("actor_client_id", Text),
+        ("actor_account", Text),
+        ("client_address", Text),
+        ("request_id", Text),
+        ("organization_id", Int),
+        ("target_id", Text),
+        ("target_user_id", Int),
+        ("target_client_id", Text),
+        ("details", Text),
+    ],
+    order_by: "id",
+    generated_id: true,
+    copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
+};
+
+pub static AUDIT_EVENT_ORGANIZATIONS: Table = Table {
+    name: "audit_event_organizations",
+    columns: &[("organization_id", Int), ("event_id", Int)],
+    order_by: "organization_id, event_id",
+    generated_id: false,
+    copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
+};
+
 /// Every table, parents before children (the order a copy fills them in).
 pub static TABLES: &[&Table] = &[
     &SETTINGS,
@@ -287,6 +325,8 @@ pub static TABLES: &[&Table] = &[
     &OAUTH_SESSIONS,
     &OAUTH_SIGNING_KEYS,
     &REVOCATIONS,
+    &AUDIT_EVENTS,
+    &AUDIT_EVENT_ORGANIZATIONS,
 ];
 
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -4,6 +4,7 @@
 use gatehouse_domain::{ApiToken, Page, SortDir, SortKey};
 use sqlx::Pool;
 
+use crate::audit::AuditCommitter;
 use crate::group_commit::Committer;
 use crate::rotation::{Rotation, RotationJob};
 use crate::error::StoreResult;
@@ -18,6 +19,8 @@ pub struct SqlStore<DB: sqlx::Database> {
     pub(crate) tokens: Committer<ApiToken, StoreResult<ApiToken>>,
     /// Refresh-token rotations, where they are batched (SQLite); `None`: each is its own transaction.
     pub(crate) rotations: Option<Committer<RotationJob, StoreResult<Rotation>>>,
+    /// Audit events are appended through a group committer too (see `audit`).
+    pub(crate) audit: AuditCommitter,
 }
 
 

@@ -57,7 +57,8 @@ impl SqlStore<Sqlite> {
                 async move { rotate_batch(&writer, batch).await }
             })
         };
-        Ok(Self { pool, writer, tokens, rotations: Some(rotations) })
+        let audit = crate::audit::spawn_audit_committer(writer.clone());
+        Ok(Self { pool, writer, tokens, rotations: Some(rotations), audit })
     }
 }
 

@@ -25,6 +25,7 @@ pub trait Store:
     + SessionRepository
     + SigningKeyRepository
     + RevocationRepository
+    + AuditRepository
     + Send
     + Sync
     + 'static

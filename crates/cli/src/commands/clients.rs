@@ -53,11 +53,11 @@ pub async fn client(global: &Global, command: ClientCommand) -> CliResult {
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 allow_refresh: allow_refresh.then_some(true),
             };
-            let (client, secret) = context.app.approve_client(&client_id, approval).await?;
+            let (client, secret) = context.app.approve_client(&client_id, approval, None).await?;
             print_credentials(&context, &client, secret.as_ref());
         }
         ClientCommand::Reject { client_id } => {
-            let client = context.app.reject_client(&client_id).await?;
+            let client = context.app.reject_client(&client_id, None).await?;
             println!("{}", client.id);
         }
         ClientCommand::List { status } => {
@@ -80,11 +80,11 @@ pub async fn client(global: &Global, command: ClientCommand) -> CliResult {
             }
         }
         ClientCommand::Delete { client_id } => {
-            let client = context.app.delete_client(&client_id).await?;
+            let client = context.app.delete_client(&client_id, None).await?;
             println!("{}", client.id);
         }
         ClientCommand::RotateSecret { client_id } => {
-            let (client, secret) = context.app.rotate_client_secret(&client_id).await?;
+            let (client, secret) = context.app.rotate_client_secret(&client_id, None).await?;
             print_credentials(&context, &client, Some(&secret));
         }
     }

@@ -1,6 +1,7 @@
 //! One module per command group. Each command parses its arguments, calls one use case of
 //! [`gatehouse_app::App`], and prints plain values on stdout, or JSON with `--json`.
 
+pub mod audit;
 pub mod clients;
 pub mod context;
 pub mod directory;

@@ -52,7 +52,7 @@ pub async fn token(global: &Global, command: TokenCommand) -> CliResult {
             let at = Timestamp::parse_iso(&created).ok_or_else(|| CliError(format!("{created:?} is not an ISO-8601 timestamp")))?;
             let deleted = context
                 .app
-                .delete_api_token(user.id, at)
+                .delete_api_token(&Actor::operator(&user), at)
                 .await
                 .map_err(|error| match error {
                     AppError::NotFound(_) => CliError(format!("{} has no token created at {created}", user.email.as_str())),

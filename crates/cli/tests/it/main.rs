@@ -8,6 +8,7 @@ mod harness;
 mod postgres;
 
 mod api_tokens;
+mod audit;
 mod architecture;
 mod attacks_grants;
 mod attacks_edge;

@@ -1,6 +1,7 @@
 //! One module per resource. Each handler parses, asks the store, and shapes Make's JSON.
 
 pub mod admin;
+pub mod audit;
 pub mod enums;
 pub mod health;
 pub mod oauth_clients;

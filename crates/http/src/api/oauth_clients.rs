@@ -61,6 +61,7 @@ pub struct ApproveBody {
 /// Approves a client; a confidential client's secret is in this answer and nowhere else, ever.
 pub async fn approve(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -71,23 +72,23 @@ pub async fn approve(
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid_input(format!("The body is not valid JSON: {e}")))?
     };
     let approval = Approval { scopes: body.scope, allow_refresh: body.allow_refresh };
-    let (client, secret) = state.app.approve_client(&id, approval).await?;
+    let (client, secret) = state.app.approve_client(&id, approval, Some(&caller.actor)).await?;
     let mut view = client_view(&client);
     view["clientSecret"] = secret.map_or(Value::Null, |s| json!(s.reveal()));
     Ok(Json(json!({ "client": view })))
 }
 
-pub async fn reject(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let client = state.app.reject_client(&id).await?;
+pub async fn reject(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let client = state.app.reject_client(&id, Some(&caller.actor)).await?;
     Ok(Json(json!({ "client": client_view(&client) })))
 }
 
-pub async fn remove(State(state): State<AppState>, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, query: MakeQuery) -> ApiResult<Json<Value>> {
     state.app.find_client(&id).await?;
     if !query.is_true("confirmed") {
         return Err(ApiError::confirmation_required("an OAuth client"));
     }
-    let client = state.app.delete_client(&id).await?;
+    let client = state.app.delete_client(&id, Some(&caller.actor)).await?;
     Ok(Json(json!({ "client": client.id.as_str() })))
 }
 
@@ -99,6 +100,6 @@ pub async fn authorized_apps(State(state): State<AppState>, caller: Caller) -> A
 
 /// Make's "revoke from the API access section": the grant and every token issued under it, at once.
 pub async fn revoke_authorized_app(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let client_id = state.app.revoke_authorized_app(caller.user_id, &id).await?;
+    let client_id = state.app.revoke_authorized_app(&caller.actor, &id).await?;
     Ok(Json(json!({ "authorizedApp": client_id.as_str() })))
 }

@@ -56,6 +56,6 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(created)
     let created = Timestamp::parse_iso(&created).ok_or_else(|| {
         ApiError::invalid_input("A token is identified by its created timestamp, e.g. 2020-03-27T05:53:27.368Z.")
     })?;
-    let deleted = state.app.delete_api_token(caller.user_id, created).await?;
+    let deleted = state.app.delete_api_token(&caller.actor, created).await?;
     Ok(Json(json!({ "apiToken": deleted.created.to_iso() })))
 }
