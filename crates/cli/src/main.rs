@@ -56,6 +56,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Client(command) => commands::clients::client(global, command).await,
         Command::Keys(command) => commands::keys::keys(global, command).await,
         Command::Policy(command) => commands::policy::policy(global, command),
-        Command::Migrate { from, to, replace } => commands::migrate::migrate(&from, &to, replace, global.json).await,
+        Command::Migrate(args) => commands::migrate::migrate(global, args).await,
     }
 }
