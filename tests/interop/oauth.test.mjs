@@ -1,8 +1,8 @@
 // The OAuth server's configurable behaviour, driven by openid-client (unchanged) and @makehq/sdk against the
 // real binary started with non-default OAuth settings:
-//   --refresh-grace 0                      a reused refresh token is a replay at once (no grace window)
+//   --refresh-grace 0s                     a reused refresh token is a replay at once (no grace window)
 //   --public-client-refresh-tokens true    public clients get refresh tokens (Make's default: none)
-//   --access-token-lifetime 120            expires_in follows the setting
+//   --access-token-lifetime 120s           expires_in follows the setting
 // The default behaviour (discovery, code + PKCE, ID tokens, userinfo, introspection, revocation,
 // client_credentials) is covered by oidc.test.mjs; this file covers what needs these settings, plus code
 // replay as a client would hit it.
@@ -28,7 +28,7 @@ const clients = {};
 
 before(async () => {
     gh = await startGatehouse({
-        args: ['--refresh-grace', '0', '--public-client-refresh-tokens', 'true', '--access-token-lifetime', String(LIFETIME)],
+        args: ['--refresh-grace', '0s', '--public-client-refresh-tokens', 'true', '--access-token-lifetime', `${LIFETIME}s`],
     });
     issuer = `http://${gh.host}`;
     clients.confidential = await createClient(gh, { name: 'Settings RP', type: 'confidential', redirectUris: [REDIRECT], scopes: SCOPES });

@@ -16,13 +16,15 @@ pub struct Cli {
 
 #[derive(Args)]
 pub struct Global {
-    /// Store URL: sqlite://PATH (default ./gatehouse.db) or postgres://…
+    /// Store URL: sqlite://PATH (default sqlite://./gatehouse.db) or postgres://USER@HOST:PORT/DATABASE.
+    /// Only `serve` (and `migrate --to`) create a store; every other command needs an existing one.
     #[arg(long, global = true, env = "GATEHOUSE_DATABASE_URL")]
     pub database: Option<String>,
     /// TOML configuration file (flags and GATEHOUSE_* variables take precedence).
     #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The zone this deployment serves. Recorded in the store on first use.
+    /// The zone this deployment serves (default: the issuer's host:port). Recorded by the first `serve`;
+    /// a different one is refused afterwards (see `serve --change-zone`).
     #[arg(long, global = true, env = "GATEHOUSE_ZONE")]
     pub zone: Option<String>,
     /// Print JSON instead of plain values.
@@ -75,17 +77,27 @@ pub enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
-    Migrate {
-        /// Source store URL.
-        #[arg(long)]
-        from: String,
-        /// Target store URL (migrations are applied to it first).
-        #[arg(long)]
-        to: String,
-        /// Empty a non-empty target first instead of refusing.
-        #[arg(long)]
-        replace: bool,
-    },
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// Source store URL. It must exist, and hold something unless --allow-empty-source.
+    #[arg(long)]
+    pub from: String,
+    /// Target store URL (created if missing; migrations are applied to it first).
+    #[arg(long)]
+    pub to: String,
+    /// Delete every row of a non-empty target first instead of refusing. Says what it will delete and
+    /// asks for confirmation at a terminal; elsewhere --yes is needed.
+    #[arg(long)]
+    pub replace: bool,
+    /// Copy a source that holds no rows (refused by default: a mistyped path is the usual cause).
+    #[arg(long)]
+    pub allow_empty_source: bool,
+    /// Confirm --replace without asking (needed when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Args)]
@@ -162,18 +174,24 @@ pub enum KeysCommand {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the address is logged).
+    /// Address to listen on, HOST:PORT: 127.0.0.1:8080 (the default), localhost:8080, [::1]:8080. Port 0
+    /// picks a free port (the address is logged). Any address but loopback needs --issuer.
     #[arg(long, env = "GATEHOUSE_LISTEN")]
     pub listen: Option<String>,
-    /// Public base URL of this server (default http://LISTEN).
+    /// Public base URL of this server, e.g. https://auth.example.com (default http://LISTEN).
     #[arg(long, env = "GATEHOUSE_ISSUER")]
     pub issuer: Option<String>,
-    /// OAuth access-token lifetime in seconds (default 300: Make's 5 minutes).
+    /// OAuth access-token lifetime, with a unit: 300s, 5m, 1h (default 5m, Make's; from 30s to 24h).
     #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_LIFETIME")]
-    pub access_token_lifetime: Option<i64>,
-    /// Seconds during which a retried refresh of a rotated token is answered (default 30).
+    pub access_token_lifetime: Option<String>,
+    /// How long a retried refresh of a rotated token is still answered, with a unit: 30s, 1m (default
+    /// 30s; from 0s to 5m).
     #[arg(long, env = "GATEHOUSE_REFRESH_GRACE")]
-    pub refresh_grace: Option<i64>,
+    pub refresh_grace: Option<String>,
+    /// Serve a zone other than the one recorded in the store (from --zone, GATEHOUSE_ZONE or the config
+    /// file) and record it. Every existing API token stops working: tokens are bound to their zone.
+    #[arg(long)]
+    pub change_zone: bool,
     /// Give public OAuth clients refresh tokens (Make gives them none).
     #[arg(long, env = "GATEHOUSE_PUBLIC_CLIENT_REFRESH_TOKENS")]
     pub public_client_refresh_tokens: Option<bool>,
@@ -287,7 +305,7 @@ pub enum TokenCommand {
         /// A scope from the catalog; repeat for several.
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// Lifetime such as 90d, 12h, 30m (default: no expiry, as in Make).
+        /// Lifetime with a unit: 90d, 12h, 30m, 45s or 2w (default: no expiry, as in Make).
         #[arg(long)]
         expires_in: Option<String>,
     },

@@ -85,10 +85,19 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("invalid config file {path}: {source}")]
     Parse { path: String, source: toml::de::Error },
-    #[error("invalid listen address {0:?}")]
-    Listen(String),
+    #[error("invalid listen address {value:?}: {reason}; write HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080 ([::1]:8080 for IPv6)")]
+    Listen { value: String, reason: String },
+    #[error(
+        "--listen {0} accepts connections from other machines, so Gatehouse must be told the public URL they reach it at: \
+         set --issuer (or GATEHOUSE_ISSUER, or issuer in the config file), e.g. --issuer https://auth.example.com. \
+         Without it, discovery and every token would name http://{0}, which clients elsewhere cannot use. \
+         To serve this machine only, listen on 127.0.0.1 or localhost"
+    )]
+    PublicListenWithoutIssuer(String),
     #[error("invalid issuer {0:?}: it must be an absolute http(s) URL without query or fragment")]
     Issuer(String),
+    #[error("invalid {flag} {value:?}: {reason}")]
+    Duration { flag: &'static str, value: String, reason: String },
     #[error("invalid trusted proxy: {0}")]
     TrustedProxy(String),
     #[error("invalid route policy {path}: {reason}")]
@@ -96,7 +105,7 @@ pub enum ConfigError {
     #[error("invalid rate-limit setting: {0}")]
     RateLimits(String),
     #[error("invalid OAuth setting: {0}")]
-    OAuth(&'static str),
+    OAuth(String),
     #[error("invalid secrets key ({origin}): {reason}")]
     Secrets { origin: String, reason: String },
     #[error("invalid [server] setting: {0}")]
@@ -152,9 +161,76 @@ fn warn_if_others_may_read(path: &Path) {
     let _ = path;
 }
 
-pub fn resolve_listen(flag: Option<String>, file: &FileConfig) -> Result<SocketAddr, ConfigError> {
+/// Where `serve` listens: the address it binds, and the host as written, so that a name given on the command
+/// line (`localhost:8080`) stays a name in the default issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddress {
+    /// The host as written (an IPv6 address in brackets), for URLs.
+    pub host: String,
+    pub addr: SocketAddr,
+}
+
+impl ListenAddress {
+    /// `http://HOST:PORT`: the issuer when none is set, with the port really bound (port 0 picks one).
+    pub fn default_issuer(&self, bound_port: u16) -> String {
+        format!("http://{}:{bound_port}", self.host)
+    }
+
+    /// Whether other machines can connect: any address but loopback (0.0.0.0 and :: are every interface).
+    pub fn is_public(&self) -> bool {
+        !self.addr.ip().is_loopback()
+    }
+}
+
+impl std::fmt::Display for ListenAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.addr.port())
+    }
+}
+
+/// The flag over the file over `127.0.0.1:8080`. A host name is resolved (its IPv4 address first, as
+/// `localhost` should mean 127.0.0.1 where both exist).
+pub fn resolve_listen(flag: Option<String>, file: &FileConfig) -> Result<ListenAddress, ConfigError> {
     let text = flag.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    text.parse().map_err(|_| ConfigError::Listen(text))
+    parse_listen(text.trim())
+}
+
+fn parse_listen(text: &str) -> Result<ListenAddress, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let invalid = |reason: String| ConfigError::Listen { value: text.to_string(), reason };
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        let host = match addr {
+            SocketAddr::V4(v4) => v4.ip().to_string(),
+            SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+        };
+        return Ok(ListenAddress { host, addr });
+    }
+    let Some((host, port)) = text.rsplit_once(':') else { return Err(invalid("no port".into())) };
+    if host.is_empty() {
+        return Err(invalid("no host".into()));
+    }
+    if host.contains(':') && !host.starts_with('[') {
+        return Err(invalid("an IPv6 address goes in brackets".into()));
+    }
+    let port: u16 = port.parse().map_err(|_| invalid(format!("{port:?} is not a port (0 to 65535)")))?;
+    let resolved: Vec<SocketAddr> =
+        (host, port).to_socket_addrs().map_err(|error| invalid(format!("cannot resolve {host}: {error}")))?.collect();
+    let addr = resolved
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| invalid(format!("{host} resolves to no address")))?;
+    Ok(ListenAddress { host: host.to_string(), addr })
+}
+
+/// A public listen address needs an issuer: the default one (`http://0.0.0.0:8080`) names no place a
+/// client can reach, and OAuth clients compare the discovered issuer byte for byte.
+pub fn check_public_listen(listen: &ListenAddress, issuer_set: bool) -> Result<(), ConfigError> {
+    if listen.is_public() && !issuer_set {
+        return Err(ConfigError::PublicListenWithoutIssuer(listen.to_string()));
+    }
+    Ok(())
 }
 
 /// Flags (or `GATEHOUSE_TRUSTED_PROXIES`, comma-separated) over the file over loopback.
@@ -240,9 +316,9 @@ pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {
     flag.or_else(|| file.database.clone()).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
 }
 
-/// The issuer is the server's public URL; by default, where it listens.
-pub fn resolve_issuer(flag: Option<String>, file: &FileConfig, listen: SocketAddr) -> Result<String, ConfigError> {
-    let issuer = flag.or_else(|| file.issuer.clone()).unwrap_or_else(|| format!("http://{listen}"));
+/// The issuer is the server's public URL: the flag or the file, else `default` (where it listens).
+pub fn resolve_issuer(chosen: Option<String>, default: String) -> Result<String, ConfigError> {
+    let issuer = chosen.unwrap_or(default);
     let issuer = issuer.trim_end_matches('/').to_string();
     let valid = (issuer.starts_with("http://") || issuer.starts_with("https://"))
         && !issuer.contains(['?', '#', ' '])
@@ -250,25 +326,74 @@ pub fn resolve_issuer(flag: Option<String>, file: &FileConfig, listen: SocketAdd
     if valid { Ok(issuer) } else { Err(ConfigError::Issuer(issuer)) }
 }
 
-/// OAuth settings: flags > file > defaults.
+/// A duration as flags take it: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`90d`, `5m`). A bare
+/// number is refused rather than read as seconds: `--expires-in 90` meant days as often as seconds.
+pub fn parse_duration(flag: &'static str, text: &str) -> Result<std::time::Duration, ConfigError> {
+    let text = text.trim();
+    let invalid = |reason: String| ConfigError::Duration { flag, value: text.to_string(), reason };
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    if digits.is_empty() {
+        return Err(invalid("write a whole number and a unit, e.g. 90s, 30m, 12h or 90d".into()));
+    }
+    let amount: u64 = digits.parse().map_err(|_| invalid("the number is too large".into()))?;
+    let unit_secs = match unit {
+        "" => return Err(invalid(format!("add a unit: {amount}s, {amount}m, {amount}h or {amount}d"))),
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(invalid(format!("unknown unit {unit:?}: use s, m, h, d or w (e.g. 90s, 30m, 12h, 90d)"))),
+    };
+    let secs = amount.checked_mul(unit_secs).ok_or_else(|| invalid("the duration is too long".into()))?;
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// A bounded duration setting, from a flag (with a unit) or from the file (in seconds).
+fn duration_setting(
+    flag: (&'static str, Option<String>),
+    file: (&'static str, Option<i64>),
+    range: std::ops::RangeInclusive<u64>,
+    shown_range: &str,
+) -> Result<Option<i64>, ConfigError> {
+    let secs = match (flag.1, file.1) {
+        (Some(text), _) => parse_duration(flag.0, &text)?.as_secs(),
+        (None, Some(secs)) => u64::try_from(secs).map_err(|_| ConfigError::OAuth(format!("{} must be {shown_range} (in seconds)", file.0)))?,
+        (None, None) => return Ok(None),
+    };
+    if !range.contains(&secs) {
+        return Err(ConfigError::OAuth(format!("{} / {} must be {shown_range}", flag.0, file.0)));
+    }
+    Ok(Some(secs as i64))
+}
+
+/// OAuth settings: flags > file > defaults. The flags' durations take a unit (`5m`); the file's keys are
+/// in seconds, as their names say.
 pub fn resolve_oauth(
-    access_token_lifetime: Option<i64>,
-    refresh_grace: Option<i64>,
+    access_token_lifetime: Option<String>,
+    refresh_grace: Option<String>,
     public_refresh: Option<bool>,
     access_token_algorithm: Option<String>,
     file: &FileConfig,
 ) -> Result<gatehouse_domain::oauth::OAuthSettings, ConfigError> {
     let mut settings = gatehouse_domain::oauth::OAuthSettings::default();
-    if let Some(secs) = access_token_lifetime.or(file.access_token_lifetime_secs) {
-        if !(30..=86_400).contains(&secs) {
-            return Err(ConfigError::OAuth("the access-token lifetime must be from 30 to 86400 seconds"));
-        }
+    let lifetime = duration_setting(
+        ("--access-token-lifetime", access_token_lifetime),
+        ("access_token_lifetime_secs", file.access_token_lifetime_secs),
+        30..=86_400,
+        "from 30 seconds to 24 hours (30s to 24h)",
+    )?;
+    if let Some(secs) = lifetime {
         settings.access_token_ttl_secs = secs;
     }
-    if let Some(secs) = refresh_grace.or(file.refresh_grace_secs) {
-        if !(0..=300).contains(&secs) {
-            return Err(ConfigError::OAuth("the refresh grace window must be from 0 to 300 seconds"));
-        }
+    let grace = duration_setting(
+        ("--refresh-grace", refresh_grace),
+        ("refresh_grace_secs", file.refresh_grace_secs),
+        0..=300,
+        "from 0 to 5 minutes (0s to 5m)",
+    )?;
+    if let Some(secs) = grace {
         settings.refresh_grace_secs = secs;
     }
     if let Some(allow) = public_refresh.or(file.public_client_refresh_tokens) {
@@ -276,7 +401,7 @@ pub fn resolve_oauth(
     }
     if let Some(name) = access_token_algorithm.or_else(|| file.access_token_algorithm.clone()) {
         settings.access_token_algorithm = gatehouse_domain::oauth::jose::SigningAlgorithm::parse(&name)
-            .ok_or(ConfigError::OAuth("the access-token algorithm must be RS256 or ES256"))?;
+            .ok_or_else(|| ConfigError::OAuth("the access-token algorithm must be RS256 or ES256".into()))?;
     }
     Ok(settings)
 }
@@ -294,9 +419,58 @@ mod tests {
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let file = FileConfig { listen: Some("127.0.0.1:9000".into()), ..FileConfig::default() };
-        assert_eq!(resolve_listen(Some("127.0.0.1:9100".into()), &file).unwrap().port(), 9100);
-        assert_eq!(resolve_listen(None, &file).unwrap().port(), 9000);
-        assert_eq!(resolve_listen(None, &FileConfig::default()).unwrap().port(), 8080);
+        assert_eq!(resolve_listen(Some("127.0.0.1:9100".into()), &file).unwrap().addr.port(), 9100);
+        assert_eq!(resolve_listen(None, &file).unwrap().addr.port(), 9000);
+        assert_eq!(resolve_listen(None, &FileConfig::default()).unwrap().addr.port(), 8080);
+    }
+
+    #[test]
+    fn listen_takes_host_names_and_explains_the_form() {
+        let named = resolve_listen(Some("localhost:8081".into()), &FileConfig::default()).unwrap();
+        assert_eq!((named.host.as_str(), named.addr.port()), ("localhost", 8081));
+        assert!(named.addr.ip().is_loopback() && !named.is_public());
+        assert_eq!(named.default_issuer(8081), "http://localhost:8081");
+        let v6 = resolve_listen(Some("[::1]:8082".into()), &FileConfig::default()).unwrap();
+        assert_eq!(v6.default_issuer(8082), "http://[::1]:8082");
+        for bad in ["localhost", "8080", ":8080", "localhost:http", "::1:8080"] {
+            let error = resolve_listen(Some(bad.into()), &FileConfig::default()).unwrap_err().to_string();
+            assert!(error.contains("HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_public_listen_address_needs_an_issuer() {
+        for public in ["0.0.0.0:8097", "[::]:8097"] {
+            let listen = resolve_listen(Some(public.into()), &FileConfig::default()).unwrap();
+            assert!(check_public_listen(&listen, false).unwrap_err().to_string().contains("--issuer"), "{public}");
+            assert!(check_public_listen(&listen, true).is_ok());
+        }
+        let local = resolve_listen(Some("127.0.0.1:8097".into()), &FileConfig::default()).unwrap();
+        assert!(check_public_listen(&local, false).is_ok());
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("--expires-in", "90d").unwrap().as_secs(), 90 * 86_400);
+        assert_eq!(parse_duration("--expires-in", "5m").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("--refresh-grace", "0s").unwrap().as_secs(), 0);
+        let bare = parse_duration("--expires-in", "90").unwrap_err().to_string();
+        assert!(bare.contains("add a unit: 90s, 90m, 90h or 90d"), "{bare}");
+        for bad in ["soon", "-5m", "5y", "99999999999999999999w", "m"] {
+            assert!(parse_duration("--expires-in", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn oauth_durations_take_a_unit_on_flags_and_seconds_in_the_file() {
+        let file = FileConfig::default();
+        assert_eq!(resolve_oauth(Some("2m".into()), Some("0s".into()), None, None, &file).unwrap().access_token_ttl_secs, 120);
+        assert!(resolve_oauth(Some("120".into()), None, None, None, &file).unwrap_err().to_string().contains("add a unit"));
+        assert!(resolve_oauth(Some("10s".into()), None, None, None, &file).is_err(), "below 30 seconds");
+        assert!(resolve_oauth(None, Some("10m".into()), None, None, &file).is_err(), "above 5 minutes");
+        let file = FileConfig { access_token_lifetime_secs: Some(600), refresh_grace_secs: Some(0), ..FileConfig::default() };
+        let settings = resolve_oauth(None, None, None, None, &file).unwrap();
+        assert_eq!((settings.access_token_ttl_secs, settings.refresh_grace_secs), (600, 0));
     }
 
     #[test]
@@ -317,10 +491,10 @@ mod tests {
 
     #[test]
     fn issuer_defaults_to_the_listen_address_and_must_be_a_url() {
-        let listen: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        assert_eq!(resolve_issuer(None, &FileConfig::default(), listen).unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(resolve_issuer(Some("https://auth.example.com/".into()), &FileConfig::default(), listen).unwrap(), "https://auth.example.com");
-        assert!(resolve_issuer(Some("auth.example.com".into()), &FileConfig::default(), listen).is_err());
+        let listen = resolve_listen(Some("127.0.0.1:0".into()), &FileConfig::default()).unwrap();
+        assert_eq!(resolve_issuer(None, listen.default_issuer(8080)).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(resolve_issuer(Some("https://auth.example.com/".into()), listen.default_issuer(8080)).unwrap(), "https://auth.example.com");
+        assert!(resolve_issuer(Some("auth.example.com".into()), listen.default_issuer(8080)).is_err());
         assert_eq!(host_of("https://auth.example.com/x"), "auth.example.com");
     }
 

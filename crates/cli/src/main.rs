@@ -57,6 +57,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Keys(command) => commands::keys::keys(global, command).await,
         Command::Policy(command) => commands::policy::policy(global, command),
         Command::Audit(command) => commands::audit::audit(global, command).await,
-        Command::Migrate { from, to, replace } => commands::migrate::migrate(&from, &to, replace, global.json).await,
+        Command::Migrate(args) => commands::migrate::migrate(global, args).await,
     }
 }

@@ -10,8 +10,8 @@ use crate::schema::{self, Table};
 use crate::postgres::PostgresStore;
 use crate::sql_store::SqlStore;
 use crate::sqlite::SqliteStore;
-use crate::error::StoreError;
-use crate::error::StoreResult;
+use crate::OpenMode;
+use crate::error::{StoreError, StoreResult, redact_url};
 
 pub use crate::schema::ColumnType;
 
@@ -45,13 +45,14 @@ pub trait TableCopier: Send + Sync {
 }
 
 /// Opens the store a URL names for copying, running its migrations (so a new target gets its tables).
-pub async fn open(url: &str) -> StoreResult<Box<dyn TableCopier>> {
+/// A source is opened with [`OpenMode::MustExist`]: a mistyped path must not read as an empty store.
+pub async fn open(url: &str, mode: OpenMode) -> StoreResult<Box<dyn TableCopier>> {
     if url.starts_with("sqlite:") {
-        Ok(Box::new(SqliteStore::open(url).await?))
+        Ok(Box::new(SqliteStore::open(url, mode).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Box::new(PostgresStore::open(url).await?))
+        Ok(Box::new(PostgresStore::open(url, mode).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
     }
 }
 
@@ -124,45 +125,94 @@ impl<DB: Backend> TableCopier for SqlStore<DB> {
     }
 }
 
-/// Progress of a copy: rows per table.
-#[derive(Debug, Default)]
-pub struct CopyReport {
+/// Rows per table, in [`tables`] order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TableCounts {
     pub tables: Vec<(&'static str, u64)>,
 }
 
-/// Copies every table from `from` to `to`, in pages. Refuses a target that holds any row unless `replace`
-/// is set, in which case the target's tables are emptied first (children before parents).
-pub async fn copy_store(from: &dyn TableCopier, to: &dyn TableCopier, replace: bool) -> StoreResult<CopyReport> {
-    const PAGE: i64 = 5000;
-    let mut occupied = Vec::new();
-    for table in tables() {
-        // `settings` is written by every start (the zone), so it does not count as content.
-        if table.name != "settings" && to.count_rows(table.name).await? > 0 {
-            occupied.push(table.name);
-        }
+impl TableCounts {
+    /// Rows that are a store's content: every table but `settings`, which every start writes (the zone).
+    pub fn content_rows(&self) -> u64 {
+        self.tables.iter().filter(|(name, _)| *name != "settings").map(|(_, rows)| rows).sum()
     }
-    if !occupied.is_empty() && !replace {
-        return Err(StoreError::Conflict("the target store is not empty (use --replace to overwrite it)"));
+
+    /// The tables holding content, with their rows.
+    pub fn occupied(&self) -> impl Iterator<Item = &(&'static str, u64)> {
+        self.tables.iter().filter(|(name, rows)| *name != "settings" && *rows > 0)
+    }
+}
+
+/// Counts the rows of every table a copy moves.
+pub async fn count_tables(store: &dyn TableCopier) -> StoreResult<TableCounts> {
+    let mut counts = TableCounts::default();
+    for table in tables() {
+        let rows = store.count_rows(table.name).await?;
+        counts.tables.push((table.name, u64::try_from(rows).unwrap_or(0)));
+    }
+    Ok(counts)
+}
+
+/// What a copy may do beyond copying into an empty target.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CopyOptions {
+    /// Empty a non-empty target first (children before parents) instead of refusing.
+    pub replace: bool,
+    /// Copy a source that holds no content. Refused by default: an empty source is more often a mistyped
+    /// path or the wrong database than a wish, and with `replace` it would wipe the target.
+    pub allow_empty_source: bool,
+}
+
+/// Told about a copy as it goes, to show progress.
+pub trait CopyProgress: Send + Sync {
+    /// A table's copy starts; `rows` is how many it holds.
+    fn table_started(&self, table: &'static str, rows: u64);
+    /// `rows` more rows of the current table were written.
+    fn rows_copied(&self, rows: u64);
+}
+
+/// For a copy nobody watches.
+pub struct NoProgress;
+
+impl CopyProgress for NoProgress {
+    fn table_started(&self, _table: &'static str, _rows: u64) {}
+    fn rows_copied(&self, _rows: u64) {}
+}
+
+/// Copies every table from `from` to `to`, in pages, and answers the rows copied per table. Before writing
+/// anything it refuses an empty source (unless `allow_empty_source`) and a target holding any content
+/// (unless `replace`).
+pub async fn copy_store(from: &dyn TableCopier, to: &dyn TableCopier, options: CopyOptions, progress: &dyn CopyProgress) -> StoreResult<TableCounts> {
+    const PAGE: i64 = 5000;
+    let source = count_tables(from).await?;
+    if source.content_rows() == 0 && !options.allow_empty_source {
+        return Err(StoreError::Refused("the source store is empty: nothing to copy".into()));
+    }
+    let target = count_tables(to).await?;
+    if target.content_rows() > 0 && !options.replace {
+        return Err(StoreError::Refused("the target store is not empty (use --replace to overwrite it)".into()));
     }
     for table in tables().rev() {
         to.clear_table(table.name).await?;
     }
-    let mut report = CopyReport::default();
-    for table in tables() {
+    let mut copied = TableCounts::default();
+    for (table, (_, rows)) in tables().zip(&source.tables) {
+        progress.table_started(table.name, *rows);
         let mut offset = 0;
         loop {
-            let rows = from.read_rows(table.name, offset, PAGE).await?;
-            if rows.is_empty() {
+            let page = from.read_rows(table.name, offset, PAGE).await?;
+            if page.is_empty() {
                 break;
             }
-            to.write_rows(table.name, &rows).await?;
-            offset += rows.len() as i64;
-            if (rows.len() as i64) < PAGE {
+            to.write_rows(table.name, &page).await?;
+            offset += page.len() as i64;
+            progress.rows_copied(page.len() as u64);
+            if (page.len() as i64) < PAGE {
                 break;
             }
         }
         to.after_copy(table.name).await?;
-        report.tables.push((table.name, offset as u64));
+        copied.tables.push((table.name, offset as u64));
     }
-    Ok(report)
+    Ok(copied)
 }

@@ -1,5 +1,6 @@
 //! SQLite, the embedded default: what differs from PostgreSQL.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -7,23 +8,43 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use crate::api_tokens::insert_api_token_batch;
-use crate::backend::{Backend, On, Query, read_column, sqlx_query};
+use crate::OpenMode;
+use crate::backend::{Backend, On, Query, query, read_column, sqlx_query};
 use crate::value::Value;
 use crate::group_commit::{Committer, TOKEN_BATCH};
 use crate::refresh_tokens::{ROTATION_BATCH, rotate_batch};
 use crate::schema::ColumnType;
 use crate::listener::RevocationListener;
 use crate::sql_store::SqlStore;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 
 /// The embedded default. WAL with `synchronous = FULL`: a commit is on disk before it is acknowledged, so
 /// an acknowledged write survives `kill -9` and power loss.
 pub type SqliteStore = SqlStore<Sqlite>;
 
 impl SqlStore<Sqlite> {
-    pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+    /// Opens (with [`OpenMode::CreateIfMissing`], creates) the SQLite file a `sqlite://PATH` URL names and
+    /// runs its migrations. Every failure names the file.
+    pub async fn open(url: &str, mode: OpenMode) -> StoreResult<Self> {
+        let malformed = |reason: String| StoreError::Open {
+            location: url.to_string(),
+            reason,
+            hint: "write sqlite://PATH, e.g. sqlite://./gatehouse.db or sqlite:///var/lib/gatehouse/gatehouse.db",
+        };
+        let options = SqliteConnectOptions::from_str(url).map_err(|error| malformed(error.to_string()))?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let path = options.get_filename().to_path_buf();
+        // `sqlite:` alone would open a private temporary database per connection: the writer would get the
+        // tables and the readers would not ("no such table: settings").
+        if !in_memory && path.as_os_str().is_empty() {
+            return Err(malformed("the URL names no file".into()));
+        }
+        let location = describe_path(&path);
+        if mode == OpenMode::MustExist && !in_memory && !path.exists() {
+            return Err(StoreError::Missing { location, reason: "the file does not exist" });
+        }
+        let options = options
+            .create_if_missing(mode == OpenMode::CreateIfMissing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -36,12 +57,20 @@ impl SqlStore<Sqlite> {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
-            .await?;
+            .await
+            .map_err(|error| cannot_open(&location, &error))?;
+        if mode == OpenMode::MustExist && !in_memory && !has_gatehouse_tables(&writer).await? {
+            return Err(StoreError::Missing { location, reason: "the file holds no Gatehouse tables" });
+        }
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // Reads: WAL lets them run beside the writer. An in-memory database exists once per connection:
         // readers of their own would see an empty one.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = if in_memory { writer.clone() } else { SqlitePoolOptions::new().max_connections(8).connect_with(options).await? };
+        let pool = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(|error| cannot_open(&location, &error))?
+        };
         let tokens = {
             let writer = writer.clone();
             Committer::spawn(TOKEN_BATCH, move |batch| {
@@ -60,6 +89,32 @@ impl SqlStore<Sqlite> {
         let audit = crate::audit::spawn_audit_committer(writer.clone());
         Ok(Self { pool, writer, tokens, rotations: Some(rotations), audit })
     }
+}
+
+/// The path as given, and where it is when relative: a command run from another directory than the server
+/// names a different file.
+fn describe_path(path: &Path) -> String {
+    match std::path::absolute(path) {
+        Ok(absolute) if path.is_relative() => format!("{} ({})", path.display(), absolute.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+/// SQLite says "unable to open database file (code 14)" for a missing directory as for a permission
+/// problem, without the path: both are named here.
+fn cannot_open(location: &str, error: &sqlx::Error) -> StoreError {
+    let reason = error.as_database_error().map_or_else(|| error.to_string(), |database| database.message().to_string());
+    StoreError::Open {
+        location: location.to_string(),
+        reason,
+        hint: "check that its directory exists and that this user may read and write the file and the directory",
+    }
+}
+
+/// Whether an earlier start set this file up (its migrations table is there).
+async fn has_gatehouse_tables(pool: &Pool<Sqlite>) -> StoreResult<bool> {
+    let row = query("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'").fetch_one(pool).await?;
+    Ok(row.get::<i64>("n")? > 0)
 }
 
 impl Backend for Sqlite {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::backend::{Backend, query};
-use crate::error::{StoreError, StoreResult};
+use crate::OpenMode;
+use crate::error::{StoreError, StoreResult, redact_url};
 use crate::postgres::PostgresStore;
 use crate::repositories::*;
 use crate::sql_store::SqlStore;
@@ -39,15 +40,21 @@ pub trait Store:
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store a URL names, running its migrations: `sqlite://PATH` (created if missing) or
-/// `postgres://…` / `postgresql://…`.
+/// Opens the store a URL names, running its migrations, and creates it if missing: for `serve`, tests and
+/// tools that set up a store. Commands that only use one call [`open_with`] and [`OpenMode::MustExist`].
 pub async fn open(url: &str) -> StoreResult<DynStore> {
+    open_with(url, OpenMode::CreateIfMissing).await
+}
+
+/// Opens the store a URL names, running its migrations: `sqlite://PATH` or `postgres://…` /
+/// `postgresql://…`. `mode` says whether a missing store may be created.
+pub async fn open_with(url: &str, mode: OpenMode) -> StoreResult<DynStore> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open(url, mode).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::open(url).await?))
+        Ok(Arc::new(PostgresStore::open(url, mode).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
     }
 }
 

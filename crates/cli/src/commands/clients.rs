@@ -30,17 +30,22 @@ fn print_credentials(context: &Context, client: &OAuthClient, secret: Option<&Op
     }
 }
 
+/// The client's id, or with `--json` its id and status.
+fn print_status(context: &Context, client: &OAuthClient) {
+    if context.json {
+        println!("{}", json!({ "client_id": client.id.as_str(), "status": client.status.as_str() }));
+    } else {
+        println!("{}", client.id);
+    }
+}
+
 pub async fn client(global: &Global, command: ClientCommand) -> CliResult {
     let context = Context::open(global, None, None).await?;
     match command {
         ClientCommand::Request(spec) => {
             let owner = context.user(&spec.owner).await?;
             let client = context.app.request_client(&gatehouse_app::Actor::operator(&owner), registration(&spec)).await?;
-            if context.json {
-                println!("{}", json!({ "client_id": client.id.as_str(), "status": client.status.as_str() }));
-            } else {
-                println!("{}", client.id);
-            }
+            print_status(&context, &client);
         }
         ClientCommand::Create { spec, allow_refresh } => {
             let owner = context.user(&spec.owner).await?;
@@ -58,7 +63,7 @@ pub async fn client(global: &Global, command: ClientCommand) -> CliResult {
         }
         ClientCommand::Reject { client_id } => {
             let client = context.app.reject_client(&client_id, None).await?;
-            println!("{}", client.id);
+            print_status(&context, &client);
         }
         ClientCommand::List { status } => {
             let status = status.as_deref().map(ClientStatus::parse).transpose()?;
@@ -81,7 +86,11 @@ pub async fn client(global: &Global, command: ClientCommand) -> CliResult {
         }
         ClientCommand::Delete { client_id } => {
             let client = context.app.delete_client(&client_id, None).await?;
-            println!("{}", client.id);
+            if context.json {
+                println!("{}", json!({ "client_id": client.id.as_str(), "deleted": true }));
+            } else {
+                println!("{}", client.id);
+            }
         }
         ClientCommand::RotateSecret { client_id } => {
             let (client, secret) = context.app.rotate_client_secret(&client_id, None).await?;

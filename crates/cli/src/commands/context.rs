@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gatehouse_app::{App, Settings};
 use gatehouse_domain::{OsRandom, SystemClock, User};
-use gatehouse_store::DynStore;
+use gatehouse_store::{DynStore, OpenMode, StoreError, redact_url};
 use serde_json::json;
 
 use crate::args::Global;
@@ -30,17 +30,36 @@ pub struct Context {
     pub json: bool,
 }
 
+/// What `serve` brings to opening the store: it alone may create one and record its zone.
+pub struct Serving {
+    /// The zone to record on a new store when none is asked for: the issuer's host (and port), known only
+    /// once the listener is bound.
+    pub default_zone: String,
+    /// `--change-zone`: a zone other than the recorded one replaces it.
+    pub change_zone: bool,
+}
+
 impl Context {
-    /// Opens the store and settles the zone: chosen once and recorded, so that every later command and
-    /// restart agrees on it.
-    pub async fn open(global: &Global, listen_for_default_zone: Option<&str>, settings: Option<Settings>) -> Result<Self, CliError> {
+    /// Opens the store and the application over it. Without `serving`, the store must exist (only `serve`
+    /// creates one) and nothing is recorded; with it, a missing store is created and the zone settled.
+    pub async fn open(global: &Global, serving: Option<Serving>, settings: Option<Settings>) -> Result<Self, CliError> {
         let file = FileConfig::load(global.config.as_deref())?;
+        let mut settings = settings.unwrap_or_else(|| Settings::new(String::new(), String::new()));
+        // `serve` resolved the key protection itself, before binding; everyone else does it here, before
+        // opening anything.
+        if serving.is_none() {
+            settings.key_protection =
+                config::resolve_key_protection(global.secrets_key_file.as_deref(), global.insecure_dev_keys, &file)?;
+        }
         let url = config::resolve_database(global.database.clone(), &file);
-        let store = gatehouse_store::open(&url).await?;
-        let zone = settle_zone(&store, global.zone.clone().or_else(|| file.zone.clone()), listen_for_default_zone).await?;
-        let mut settings = settings.unwrap_or_else(|| Settings::new(zone.clone(), String::new()));
-        settings.zone = zone;
-        settings.key_protection = config::resolve_key_protection(global.secrets_key_file.as_deref(), global.insecure_dev_keys, &file)?;
+        let mode = if serving.is_some() { OpenMode::CreateIfMissing } else { OpenMode::MustExist };
+        let store = open_store(&url, mode).await?;
+        let asked = match (&global.zone, &file.zone) {
+            (Some(zone), _) => Some(AskedZone { zone: zone.clone(), origin: "--zone (or GATEHOUSE_ZONE)" }),
+            (None, Some(zone)) => Some(AskedZone { zone: zone.clone(), origin: "the config file's zone" }),
+            (None, None) => None,
+        };
+        settings.zone = settle_zone(&store, asked, serving.as_ref()).await?;
         let app = App::new(store, Arc::new(SystemClock), Arc::new(OsRandom), settings);
         Ok(Self { app, file, json: global.json })
     }
@@ -58,15 +77,67 @@ impl Context {
     }
 }
 
-async fn settle_zone(store: &DynStore, asked: Option<String>, listen: Option<&str>) -> Result<String, CliError> {
-    let recorded = store.setting("zone").await?;
-    let zone = match (asked, &recorded) {
-        (Some(zone), _) => zone,
-        (None, Some(zone)) => zone.clone(),
-        (None, None) => listen.unwrap_or(config::DEFAULT_LISTEN).to_string(),
-    };
-    if recorded.is_none() {
-        store.put_setting("zone", &zone).await?;
+/// Opens a store, saying what to do when it is not there.
+pub async fn open_store(url: &str, mode: OpenMode) -> Result<DynStore, CliError> {
+    gatehouse_store::open_with(url, mode).await.map_err(|error| store_error(url, error))
+}
+
+/// A store error for a person: a missing store gets what to do about it. The others already name the
+/// file or `host:port` and what to check.
+pub fn store_error(url: &str, error: StoreError) -> CliError {
+    match error {
+        StoreError::Missing { .. } => CliError(format!(
+            "{error}. Run `gatehouse serve` once with this database to create it, or name an existing store with \
+             --database or GATEHOUSE_DATABASE_URL (or database in the config file); this command used {}",
+            redact_url(url)
+        )),
+        other => CliError(other.to_string()),
     }
-    Ok(zone)
+}
+
+struct AskedZone {
+    zone: String,
+    /// Where it was asked for, for the message when it differs from the recorded one.
+    origin: &'static str,
+}
+
+/// The zone is chosen once, by the first `serve` after it binds, and recorded: API tokens are bound to
+/// the zone they were issued in, so a later change silently invalidates every one of them. A different
+/// zone is therefore refused, unless `serve --change-zone` says so.
+async fn settle_zone(store: &DynStore, asked: Option<AskedZone>, serving: Option<&Serving>) -> Result<String, CliError> {
+    let recorded = store.setting("zone").await?;
+    match (recorded, asked, serving) {
+        (Some(recorded), Some(asked), serving) if asked.zone != recorded => match serving {
+            Some(Serving { change_zone: true, .. }) => {
+                store.put_setting("zone", &asked.zone).await?;
+                tracing::warn!(
+                    from = %recorded,
+                    to = %asked.zone,
+                    "the zone changed (--change-zone): every API token issued in the old zone stops working"
+                );
+                Ok(asked.zone)
+            }
+            Some(_) => Err(CliError(format!(
+                "{} asks for zone {:?}, but this store serves zone {recorded:?}, recorded at its first start. \
+                 API tokens are bound to their zone: changing it makes every existing token stop working. \
+                 To do that, add --change-zone; otherwise drop the zone setting or set it to {recorded:?}",
+                asked.origin, asked.zone
+            ))),
+            None => Err(CliError(format!(
+                "{} asks for zone {:?}, but this store serves zone {recorded:?}: drop the zone setting or set it \
+                 to {recorded:?}. To move the store to another zone, run `gatehouse serve --change-zone` (every \
+                 existing API token stops working)",
+                asked.origin, asked.zone
+            ))),
+        },
+        (Some(recorded), _, _) => Ok(recorded),
+        (None, asked, Some(serving)) => {
+            let zone = asked.map_or_else(|| serving.default_zone.clone(), |asked| asked.zone);
+            store.put_setting("zone", &zone).await?;
+            Ok(zone)
+        }
+        // A store no `serve` has recorded a zone in (one set up by a test or a tool): used as asked, and
+        // recorded by the first `serve`.
+        (None, asked, None) => Ok(asked.map_or_else(|| config::DEFAULT_LISTEN.to_string(), |asked| asked.zone)),
+    }
 }

@@ -29,10 +29,26 @@ pub async fn keys(global: &Global, command: KeysCommand) -> CliResult {
         }
         KeysCommand::List => {
             let context = Context::open(global, None, None).await?;
-            for key in context.app.signing_keys().await? {
-                let state = key.retire_at.map_or("active".to_string(), |at| format!("retires {}", at.to_iso()));
-                let at_rest = if is_sealed(&key.private_pkcs8) { "encrypted" } else { "CLEAR" };
-                println!("{}\t{}\t{}\t{}", key.kid, key.created.to_iso(), state, at_rest);
+            let keys = context.app.signing_keys().await?;
+            if context.json {
+                let listed: Vec<_> = keys
+                    .iter()
+                    .map(|key| {
+                        json!({
+                            "kid": key.kid.to_string(),
+                            "created": key.created.to_iso(),
+                            "retires": key.retire_at.map(|at| at.to_iso()),
+                            "encrypted": is_sealed(&key.private_pkcs8),
+                        })
+                    })
+                    .collect();
+                println!("{}", json!({ "keys": listed }));
+            } else {
+                for key in &keys {
+                    let state = key.retire_at.map_or("active".to_string(), |at| format!("retires {}", at.to_iso()));
+                    let at_rest = if is_sealed(&key.private_pkcs8) { "encrypted" } else { "CLEAR" };
+                    println!("{}\t{}\t{}\t{}", key.kid, key.created.to_iso(), state, at_rest);
+                }
             }
         }
         KeysCommand::Reencrypt => {
@@ -47,7 +63,14 @@ pub async fn keys(global: &Global, command: KeysCommand) -> CliResult {
                 println!("{} key(s) encrypted from clear, {} re-encrypted under the first secrets key", done.sealed_from_plaintext, done.resealed);
             }
         }
-        KeysCommand::GenerateSecret => println!("{}", generate_secret(&OsRandom)),
+        KeysCommand::GenerateSecret => {
+            let secret = generate_secret(&OsRandom);
+            if global.json {
+                println!("{}", json!({ "secret": secret }));
+            } else {
+                println!("{secret}");
+            }
+        }
     }
     Ok(())
 }

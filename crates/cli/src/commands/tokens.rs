@@ -3,12 +3,15 @@
 use gatehouse_app::{Actor, AppError};
 use gatehouse_app::api_tokens::TokenRequest;
 use gatehouse_domain::Timestamp;
-use gatehouse_domain::api_token::parse_duration_secs;
 use gatehouse_http::api::views;
 use serde_json::json;
 
 use super::context::{CliError, CliResult, Context};
 use crate::args::{Global, TokenCommand};
+use crate::config;
+
+/// The longest `--expires-in`: a hundred years, past which "never" is meant (and the default).
+const LONGEST_LIFETIME_SECS: u64 = 100 * 365 * 86_400;
 
 pub async fn token(global: &Global, command: TokenCommand) -> CliResult {
     let context = Context::open(global, None, None).await?;
@@ -16,7 +19,7 @@ pub async fn token(global: &Global, command: TokenCommand) -> CliResult {
     match command {
         TokenCommand::Create { user, label, scopes, expires_in } => {
             let user = context.user(&user).await?;
-            let expires_at = expires_in.as_deref().map(parse_duration_secs).transpose()?.map(|secs| now.plus_secs(secs));
+            let expires_at = expires_in.as_deref().map(lifetime_secs).transpose()?.map(|secs| now.plus_secs(secs));
             let request = TokenRequest { label: &label, scopes: &scopes, expires_at };
             let (secret, stored) = context.app.issue_api_token(&Actor::operator(&user), request).await?;
             if context.json {
@@ -66,4 +69,16 @@ pub async fn token(global: &Global, command: TokenCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// `--expires-in`, in seconds: with a unit, longer than zero.
+fn lifetime_secs(text: &str) -> Result<i64, CliError> {
+    let secs = config::parse_duration("--expires-in", text)?.as_secs();
+    if secs == 0 {
+        return Err(CliError(format!("--expires-in {text} must be longer than zero (leave it out for a token that does not expire)")));
+    }
+    if secs > LONGEST_LIFETIME_SECS {
+        return Err(CliError(format!("--expires-in {text} is longer than 100 years: leave it out for a token that does not expire")));
+    }
+    Ok(secs as i64)
 }

@@ -279,7 +279,7 @@ async fn hole8_a_backslash_redirect_uri_is_refused_at_registration_and_at_author
 }
 
 async fn session_rows(server: &TestServer) -> i64 {
-    gatehouse_store::copy::open(&server.database_url).await.unwrap().count_rows("oauth_sessions").await.unwrap()
+    gatehouse_store::copy::open(&server.database_url, gatehouse_store::OpenMode::MustExist).await.unwrap().count_rows("oauth_sessions").await.unwrap()
 }
 
 #[tokio::test]

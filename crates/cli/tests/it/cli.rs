@@ -154,6 +154,8 @@ fn first_start_prints_a_working_all_scopes_admin_token_once() {
 fn admin_commands_print_plain_ids_and_tokens_that_work() {
     let (_dir, db) = temp_db();
     let zone = ["--zone", "cli.test"];
+    // Only `serve` creates a store: the first start sets it up, the commands then use it.
+    serve(&db, &zone, &[]).stop();
     let (ok, user_id, stderr) = cli(&db, &[&["user", "create", "--email", "Ada@Example.com", "--name", "Ada Lovelace"][..], &zone].concat(), "correct horse battery\n");
     assert!(ok, "{stderr}");
     assert!(user_id.parse::<i64>().is_ok(), "{user_id}");
@@ -203,13 +205,14 @@ fn admin_commands_print_plain_ids_and_tokens_that_work() {
 #[test]
 fn the_cli_issues_expiring_tokens_and_refuses_an_unknown_duration() {
     let (_dir, db) = temp_db();
+    serve(&db, &[], &[]).stop();
     cli(&db, &["user", "create", "--email", "ada@example.com", "--name", "Ada"], "");
     let (ok, out, _) = cli(&db, &["token", "create", "--user", "ada@example.com", "--label", "x", "--expires-in", "2h", "--json"], "");
     assert!(ok);
     let created: Value = serde_json::from_str(&out).unwrap();
     assert!(created["expires"].is_string(), "{created}");
     let (ok, _, stderr) = cli(&db, &["token", "create", "--user", "ada@example.com", "--label", "x", "--expires-in", "soon"], "");
-    assert!(!ok && stderr.contains("Invalid duration"), "{stderr}");
+    assert!(!ok && stderr.contains("invalid --expires-in \"soon\""), "{stderr}");
 }
 
 /// Flags beat `GATEHOUSE_*` variables, which beat the TOML file.
@@ -229,8 +232,18 @@ fn configuration_precedence_is_flags_then_environment_then_file() {
         get(&served.base, "/api/v2/users/me", &token).0
     };
     assert_eq!(zone_of(&[], &[]), 200, "file");
-    assert_eq!(zone_of(&[], &[("GATEHOUSE_ZONE", "from-env")]), 401, "env beats file");
     assert_eq!(zone_of(&["--zone", "from-file"], &[("GATEHOUSE_ZONE", "from-env")]), 200, "flag beats env");
+    // The environment beats the file: its zone is the one asked for, and differs from the recorded one,
+    // which only `--change-zone` may replace (then the file's token stops working).
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--config", &config_arg])
+        .env("GATEHOUSE_ZONE", "from-env")
+        .env("GATEHOUSE_SECRETS_KEY", crate::harness::TEST_SECRETS_KEY)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("zone \"from-env\""), "env beats file: {stderr}");
+    assert_eq!(zone_of(&["--change-zone"], &[("GATEHOUSE_ZONE", "from-env")]), 401, "env beats file");
 
     std::fs::write(&config, "zoen = \"typo\"\n").unwrap();
     let (ok, _, stderr) = cli(&db, &["token", "list", "--user", "admin@gatehouse.local", "--config", &config_arg], "");

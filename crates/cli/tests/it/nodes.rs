@@ -219,7 +219,7 @@ fn migrate_copies_a_whole_store_and_tokens_keep_working() {
 
     let (ok, _, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target], "");
     assert!(!ok && stderr.contains("not empty"), "a non-empty target is refused: {stderr}");
-    let (ok, _, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--replace"], "");
+    let (ok, _, stderr) = cli(&source, &["migrate", "--from", &source, "--to", &target, "--replace", "--yes"], "");
     assert!(ok, "--replace overwrites: {stderr}");
 
     let node = serve(&target, &serve_args, &[]);
