@@ -47,7 +47,7 @@ pub async fn audit(global: &Global, command: AuditCommand) -> CliResult {
                     let who = match (&listed.actor, event.actor.account(), event.actor.user_id()) {
                         (Some(user), _, _) => user.email.as_str().to_string(),
                         (None, Some(account), _) => account.as_str().to_string(),
-                        (None, None, Some(id)) => format!("user {id}"),
+                        (None, None, Some(id)) => format!("user {}", id.0),
                         (None, None, None) => String::new(),
                     };
                     println!(
