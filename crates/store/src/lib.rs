@@ -45,6 +45,7 @@ pub use sql_store::SqlStore;
 pub use sqlite::SqliteStore;
 
 
+pub use backend::{PoolStatistics, PoolStats};
 pub use error::{StoreError, StoreResult};
 pub use store::{DynStore, Store, open};
 

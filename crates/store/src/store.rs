@@ -25,6 +25,7 @@ pub trait Store:
     + SessionRepository
     + SigningKeyRepository
     + RevocationRepository
+    + crate::backend::PoolStatistics
     + Send
     + Sync
     + 'static
