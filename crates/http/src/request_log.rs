@@ -117,10 +117,10 @@ where
             tracing::info!(
                 target: TARGET,
                 method = %method,
-                route = route.as_str(),
+                route = %route.as_str(),
                 status = status.as_u16(),
                 latency_ms = (elapsed.as_micros() as f64) / 1000.0,
-                request_id = id.as_str(),
+                request_id = %id.as_str(),
                 client = client.map(tracing::field::display),
                 "request"
             );

@@ -190,13 +190,16 @@ fn temp_db() -> (tempfile::TempDir, String) {
     (dir, url)
 }
 
-/// The scrape as the Python client's parser reads it: `{family: {"type", "samples": [[name, labels, value]]}}`.
+/// The scrape as the Python client's OpenMetrics parser reads it: `{family: {"type", "samples": [[name, labels, value]]}}`.
 /// `None` (with the reason printed) when the parser is not installed, except under CI, where that fails.
 fn parse_with_prometheus_client(scrape: &str) -> Option<Value> {
     const SCRIPT: &str = r#"
 import json, sys
 try:
-    from prometheus_client.parser import text_string_to_metric_families
+    # The scrape is OpenMetrics text (its content type says so, and Prometheus asks for it first): read it
+    # with the client's OpenMetrics parser, the strict one (it insists on `# EOF`, counters named `_total`,
+    # cumulative buckets ending in +Inf). The classic-format parser would file each counter's samples apart.
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
 except ImportError as error:
     print("MISSING " + str(error))
     sys.exit(3)
@@ -358,7 +361,7 @@ async fn json_request_log_holds_the_fields_and_no_secret_and_the_scrape_parses_w
     // The scrape, read by Prometheus's parser.
     let Some(families) = parse_with_prometheus_client(&scrape) else { return };
     let requests_family = "gatehouse_http_requests";
-    assert_eq!(families[requests_family]["type"], "counter");
+    assert_eq!(families[requests_family]["type"], "counter", "{families}");
     assert!(sample(&families, requests_family, "gatehouse_http_requests_total", &[("route", ME), ("method", "GET"), ("status", "200")]) >= 2.0);
     assert!(sample(&families, requests_family, "gatehouse_http_requests_total", &[("route", "unmatched"), ("status", "404")]) >= 2.0);
     assert!(sample(&families, requests_family, "gatehouse_http_requests_total", &[("route", ME), ("status", "429")]) >= 2.0);
