@@ -242,6 +242,23 @@ mod tests {
         assert!(app.verify_access_token(&same).await.is_ok(), "the control: the family's own subject");
     }
 
+    /// `/metrics` computes the hit ratio from these: the first check of a token misses, the next hits, and
+    /// a check past the cache's bound misses again.
+    #[tokio::test]
+    async fn bearer_cache_lookups_are_counted_as_hits_and_misses() {
+        let app = TestApp::new().await;
+        let consented = app.consented("user:read").await;
+        let tokens = app.tokens(&consented, "user:read").await;
+        let bearers = &app.caches.lookups.bearers;
+        let (hits, misses) = (bearers.hits(), bearers.misses());
+        app.verify_access_token(&tokens.access_token).await.unwrap();
+        app.verify_access_token(&tokens.access_token).await.unwrap();
+        assert_eq!((bearers.hits() - hits, bearers.misses() - misses), (1, 1));
+        app.clock.advance_millis(crate::caches::VERIFIED_ACCESS_TOKEN_TTL_MILLIS);
+        app.verify_access_token(&tokens.access_token).await.unwrap();
+        assert_eq!((bearers.hits() - hits, bearers.misses() - misses), (1, 2));
+    }
+
     /// A client change made elsewhere reaches this node within the client cache's bound.
     #[tokio::test]
     async fn a_cached_client_is_read_again_after_its_bound() {

@@ -105,6 +105,39 @@ pub struct Caches {
     /// Bumped on every OAuth revocation or client change. Liveness answers from an older epoch are stale,
     /// and a client read that began before a bump is not cached after it.
     epoch: AtomicU64,
+    /// Hits and misses of each cache, for `/metrics`.
+    pub lookups: CacheLookups,
+}
+
+/// Each cache's hits and misses since the node started: one relaxed atomic add per lookup.
+#[derive(Debug, Default)]
+pub struct CacheLookups {
+    pub api_tokens: HitsAndMisses,
+    pub bearers: HitsAndMisses,
+    pub clients: HitsAndMisses,
+}
+
+#[derive(Debug, Default)]
+pub struct HitsAndMisses {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl HitsAndMisses {
+    /// Counts a lookup by what it found (a fresh entry is a hit; none, or a stale one, a miss).
+    fn count<T>(&self, found: Option<T>) -> Option<T> {
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
 }
 
 impl Default for Caches {
@@ -115,6 +148,7 @@ impl Default for Caches {
             clients: Cache::builder().max_capacity(CLIENT_CAPACITY).time_to_idle(IDLE_MEMORY_BOUND).build(),
             client_families: Cache::builder().max_capacity(100_000).build(),
             epoch: AtomicU64::new(0),
+            lookups: CacheLookups::default(),
         }
     }
 }
@@ -133,14 +167,17 @@ impl Caches {
 
     /// A cached API token, unless it is older than its TTL.
     pub fn api_token(&self, hash: &TokenHash, now: Timestamp) -> Option<Arc<VerifiedApiToken>> {
-        self.api_tokens.get(hash).filter(|entry| now.as_millis() - entry.verified_at.as_millis() < API_TOKEN_TTL_MILLIS)
+        let found = self.api_tokens.get(hash).filter(|entry| now.as_millis() - entry.verified_at.as_millis() < API_TOKEN_TTL_MILLIS);
+        self.lookups.api_tokens.count(found)
     }
 
     pub(crate) fn client(&self, id: &ClientId, now: Timestamp) -> Option<Arc<OAuthClient>> {
-        self.clients
+        let found = self
+            .clients
             .get(id)
             .filter(|entry| now.as_millis() - entry.loaded_at.as_millis() < CLIENT_TTL_MILLIS)
-            .map(|entry| entry.client.clone())
+            .map(|entry| entry.client.clone());
+        self.lookups.clients.count(found)
     }
 
     /// Caches a client read from the store, unless a client change came since `epoch` was read: a read
@@ -158,8 +195,9 @@ impl Caches {
 
     /// A verified access token, unless its signature check is older than its TTL.
     pub(crate) fn bearer(&self, key: &TokenHash, now: Timestamp) -> Option<Arc<CheckedBearer>> {
-        self.bearers.get(key).filter(|entry| {
+        let found = self.bearers.get(key).filter(|entry| {
             now.as_millis() - entry.verified.verified_at.as_millis() < VERIFIED_ACCESS_TOKEN_TTL_MILLIS
-        })
+        });
+        self.lookups.bearers.count(found)
     }
 }

@@ -268,6 +268,22 @@ pub struct Limiter {
     local: MemoryCounters,
     shared: Option<Box<dyn Counters>>,
     degraded: AtomicBool,
+    refusals: Refusals,
+}
+
+/// How many hits each rule refused on this node since it started, for `/metrics`. Only refusals take the
+/// lock; an allowed hit costs nothing more.
+#[derive(Default)]
+struct Refusals(Mutex<Vec<(&'static str, u64)>>);
+
+impl Refusals {
+    fn count(&self, rule: &'static str) {
+        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match counts.iter_mut().find(|(name, _)| *name == rule) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((rule, 1)),
+        }
+    }
 }
 
 impl Default for Limiter {
@@ -278,11 +294,16 @@ impl Default for Limiter {
 
 impl Limiter {
     pub fn local() -> Self {
-        Self { local: MemoryCounters::default(), shared: None, degraded: AtomicBool::new(false) }
+        Self { local: MemoryCounters::default(), shared: None, degraded: AtomicBool::new(false), refusals: Refusals::default() }
     }
 
     pub fn shared(counters: Box<dyn Counters>) -> Self {
-        Self { local: MemoryCounters::default(), shared: Some(counters), degraded: AtomicBool::new(false) }
+        Self {
+            local: MemoryCounters::default(),
+            shared: Some(counters),
+            degraded: AtomicBool::new(false),
+            refusals: Refusals::default(),
+        }
     }
 
     pub fn mode(&self) -> CountingMode {
@@ -290,6 +311,11 @@ impl Limiter {
             Some(_) if !self.degraded.load(Ordering::Relaxed) => CountingMode::Shared,
             _ => CountingMode::Local,
         }
+    }
+
+    /// Hits refused so far, by rule name (`org`, `token`, `client`, `token-endpoint`, `login-…`).
+    pub fn refusals(&self) -> Vec<(&'static str, u64)> {
+        self.refusals.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     fn key(rule: Rule, subject: &str, now: Timestamp) -> (String, i64) {
@@ -317,11 +343,15 @@ impl Limiter {
         // Twice the window: the key's expiry runs on Redis's clock, which tests do not control.
         let count = self.count(&key, window_millis * 2).await;
         let reset_millis = (window + 1) * window_millis - now.as_millis();
+        let allowed = count <= rule.limit;
+        if !allowed {
+            self.refusals.count(rule.name);
+        }
         Quota {
             limit: rule.limit,
             remaining: rule.limit.saturating_sub(count),
             reset_secs: ((reset_millis + 999) / 1000).max(1) as u64,
-            allowed: count <= rule.limit,
+            allowed,
         }
     }
 
@@ -365,6 +395,17 @@ mod tests {
         );
         assert!(limiter.hit(RULE, "2", start).await.allowed, "subjects are counted apart");
         assert!(limiter.hit(RULE, "1", start.plus_secs(60)).await.allowed, "a new window");
+    }
+
+    #[tokio::test]
+    async fn only_refused_hits_are_counted_as_refusals_by_rule() {
+        let limiter = Limiter::local();
+        let now = Timestamp::from_millis(0);
+        for _ in 0..5 {
+            limiter.hit(RULE, "1", now).await;
+        }
+        limiter.hit(Rule::per_minute("token", 10), "1", now).await;
+        assert_eq!(limiter.refusals(), vec![("org", 3)]);
     }
 
     #[tokio::test]

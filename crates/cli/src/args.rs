@@ -43,6 +43,16 @@ pub struct Global {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub insecure_dev_keys: bool,
+    /// Log lines as text (default) or as one JSON object a line. `GATEHOUSE_LOG` filters them
+    /// (default info,sqlx=warn).
+    #[arg(long, global = true, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -211,6 +221,10 @@ pub struct ServeArgs {
     /// endpoint → scope table for /api/v2).
     #[arg(long, env = "GATEHOUSE_POLICY")]
     pub policy: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, on this listener only (default: not served). Keep it
+    /// off the public network: it names routes and counts, never credentials.
+    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub secrets_key_file: Option<std::path::PathBuf>,
     /// Connection bounds: timeouts and the connection cap.
     pub server: Option<ServerConfig>,
+    /// Where Prometheus metrics are served (`serve --metrics-listen` overrides it); unset: nowhere.
+    pub metrics_listen: Option<String>,
 }
 
 /// `[server]`: every key optional. A slow or silent client is cut off at these bounds (issue 10, hole 5).

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gatehouse::args::{Cli, Command};
+use gatehouse::args::{Cli, Command, LogFormat};
 use gatehouse::commands::{self, CliError, CliResult};
 
 /// mimalloc instead of the system allocator: under load glibc's malloc showed as a quarter of the
@@ -16,7 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // Held to the end of `main`: dropping it writes what the logging thread still holds.
+    let _logging = init_logging(cli.global.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -33,15 +34,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs go to stderr through a thread of their own (`tracing_appender::non_blocking`), so a request never
+/// waits on the terminal or the journal: it hands its line to a channel. If the channel is full (128,000
+/// lines behind), lines are dropped rather than requests slowed. The thread writes through a buffer it
+/// flushes whenever the channel is empty, so a burst costs few writes and a quiet line is seen at once.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let (writer, guard) = tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        // One object a line, the event's fields at the top level beside `timestamp`, `level` and `target`.
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
+    }
+    guard
 }
 
 async fn run(cli: Cli) -> CliResult {

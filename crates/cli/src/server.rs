@@ -33,6 +33,7 @@ pub struct Running {
     shutdown: tokio::sync::watch::Sender<bool>,
     connections: Arc<Semaphore>,
     task: tokio::task::JoinHandle<()>,
+    metrics: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
 impl Running {
@@ -50,6 +51,38 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some((_, metrics)) = self.metrics {
+            let _ = metrics.await;
+        }
+    }
+
+    /// Serves this node's Prometheus metrics at `http://ADDR/metrics` on a listener of its own (`serve
+    /// --metrics-listen`), never on the main one: they are for the operator's network, not the public.
+    /// `None` serves nothing. A host name is resolved; the error names the address.
+    pub async fn serve_metrics(&mut self, addr: Option<&str>) -> std::io::Result<()> {
+        let Some(addr) = addr else { return Ok(()) };
+        let listener = TcpListener::bind(addr).await.map_err(|error| {
+            std::io::Error::new(error.kind(), format!("cannot listen for metrics on {addr} (HOST:PORT, e.g. 127.0.0.1:9090): {error}"))
+        })?;
+        let bound = listener.local_addr()?;
+        let router = gatehouse_http::metrics::router(self.state.metrics.clone(), self.state.app.clone());
+        let mut shutdown = self.shutdown.subscribe();
+        let task = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+        tracing::info!(metrics_addr = %bound, "metrics served on http://{bound}/metrics");
+        self.metrics = Some((bound, task));
+        Ok(())
+    }
+
+    /// Where metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 }
 
@@ -114,7 +147,7 @@ pub async fn start(listener: TcpListener, state: AppState, cadence: Cadence) -> 
         let _ = flusher.await;
         let _ = feed_task.await;
     });
-    Ok(Running { addr, state, revocations_applied, shutdown, connections, task })
+    Ok(Running { addr, state, revocations_applied, shutdown, connections, task, metrics: None })
 }
 
 /// Accepts while a connection slot is free, serves each connection in a task of its own, and on shutdown

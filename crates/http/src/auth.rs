@@ -14,6 +14,7 @@ use gatehouse_domain::{ApiTokenSecret, TokenHash};
 
 use crate::credentials::{self, CredentialError, Presented};
 use crate::error::ApiError;
+use crate::metrics::AuthOutcome;
 use crate::state::AppState;
 
 /// Who is calling, with what scopes. Built once per request by the route's requirement layer.
@@ -37,27 +38,42 @@ impl Deref for Caller {
 /// Authenticates the request's one credential, or says in Make's words why not.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let mut api_token = None;
-    let (actor, credential, client) = match parse_authorization(headers)? {
+    let metrics = &state.metrics;
+    let presented = parse_authorization(headers).inspect_err(|_| metrics.authentication(AuthOutcome::of_unreadable(headers)))?;
+    let (actor, credential, client) = match presented {
         Presented::Token(secret) => {
             let hash = secret.hash();
-            match state.app.authenticate_api_token_hash(hash).await? {
+            let verdict = state.app.authenticate_api_token_hash(hash).await;
+            match verdict.inspect_err(|_| metrics.authentication(AuthOutcome::Error))? {
                 Ok((actor, verified)) => {
                     api_token = Some(verified);
                     (actor, Credential::Hashed(hash), None)
                 }
-                Err(refusal) => return Err(api_token_refused(refusal)),
+                Err(refusal) => {
+                    metrics.authentication(match refusal {
+                        ApiTokenRefusal::UnknownOrDeleted => AuthOutcome::Unknown,
+                        ApiTokenRefusal::OtherZone => AuthOutcome::WrongZone,
+                        ApiTokenRefusal::Expired => AuthOutcome::Expired,
+                    });
+                    return Err(api_token_refused(refusal));
+                }
             }
         }
-        Presented::Basic { .. } => return Err(malformed()),
+        Presented::Basic { .. } => {
+            metrics.authentication(AuthOutcome::Malformed);
+            return Err(malformed());
+        }
         Presented::Bearer(value) => {
             if ApiTokenSecret::parse(value).is_ok() {
+                metrics.authentication(AuthOutcome::Malformed);
                 return Err(ApiError::unauthorized(
                     "API tokens are sent with the Token scheme: Authorization: Token <api-token>. \
                      Bearer is for OAuth access tokens.",
                     Some("invalid_token"),
                 ));
             }
-            match state.app.authenticate_access_token(value).await? {
+            let verdict = state.app.authenticate_access_token(value).await;
+            match verdict.inspect_err(|_| metrics.authentication(AuthOutcome::Error))? {
                 Ok(actor) => {
                     let client = match &actor.method {
                         AuthMethod::OAuth { token } => Some(token.claims.client_id.clone()),
@@ -66,12 +82,14 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
                     (actor, Credential::Bearer(value), client)
                 }
                 Err(reason) => {
+                    metrics.authentication(AuthOutcome::of_access_token_refusal(reason));
                     tracing::debug!(reason, "access token refused");
                     return Err(ApiError::unauthorized("The access token is invalid, expired or revoked.", Some("invalid_token")));
                 }
             }
         }
     };
+    metrics.authentication(AuthOutcome::Accepted);
     let credential_hash = || match credential {
         Credential::Hashed(hash) => hash,
         Credential::Bearer(value) => TokenHash::of_bytes(value.as_bytes()),

@@ -40,13 +40,17 @@ impl RevocationFeed {
         loop {
             let events = self.state.app.store.revocations_after(self.last_seen, BATCH).await?;
             let count = events.len();
+            let now = self.state.app.now();
             for event in events {
                 self.state.app.apply(&[Invalidation::of_revoked(&event.revoked)]);
                 self.last_seen = event.id;
+                // Both times are wall clocks, the writer's and ours: across nodes, skew adds to the lag.
+                self.state.metrics.revocation_applied(event.created, now);
             }
             self.applied.send_replace(self.last_seen);
             applied += count;
             if (count as i64) < BATCH {
+                self.state.metrics.revocation_feed_read(now);
                 return Ok(applied);
             }
         }

@@ -105,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::forward_auth::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Names the matched route to the request log, which runs outside this router.
+        .layer(crate::request_log::RecordRoute)
         .with_state(state.clone());
     // The layers wrap the API's router once, as one service. `Router::layer` would wrap every route in a
     // boxed service of its own, so that each layer cost a clone and a boxed future on every request: on
@@ -118,9 +120,12 @@ pub fn router(state: AppState) -> Router {
         .service(api);
     // OAuth's routes first; they answer in their own formats, so they carry the same bounds in their own
     // layers. Everything else is the API's, with its own 404 and 405 in Make's schema.
-    // Outermost: every route's use cases (API, OAuth, pages) record where the request came from.
+    // Around every route's use cases (API, OAuth, pages): where the request came from, for the audit log.
     let origin = crate::origin::OriginLayer::new(state.trusted_proxies.clone());
-    crate::oauth::router(state).fallback_service(api).layer(origin)
+    // Outermost, around every route and the fallback: every response carries the request id, and is
+    // counted and logged once, whatever answered it (see `request_log`).
+    let observe = crate::request_log::RequestLogLayer::new(&state);
+    crate::oauth::router(state).fallback_service(api).layer(origin).layer(observe)
 }
 
 /// What every response goes through, in one layer rather than seven: each tower layer costs a future and

@@ -5,7 +5,9 @@ use gatehouse_app::App;
 use gatehouse_domain::policy::Policy;
 
 use crate::client_address::TrustedProxies;
+use crate::metrics::Metrics;
 use crate::rendered::RenderedBodies;
+use crate::request_id::RequestIds;
 use crate::scope_header::ScopeHeaders;
 
 /// Largest request body accepted anywhere. Make's own bodies here are a label and a list of scopes.
@@ -54,12 +56,17 @@ pub struct AppState {
     pub scope_headers: Arc<ScopeHeaders>,
     /// Timeouts, the connection cap and how much of a refused body is drained.
     pub edge: EdgeLimits,
+    /// What `/metrics` reports (served on its own listener, see `metrics`).
+    pub metrics: Arc<Metrics>,
+    /// Makes the ids of requests that come without a sane `X-Request-Id`.
+    pub request_ids: Arc<RequestIds>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
         // The embedded table is tested to parse; were it ever broken, forward-auth denies everything.
         let policy = Policy::make_default().unwrap_or_else(|_| Policy::deny_all());
+        let request_ids = Arc::new(RequestIds::new(app.random.as_ref()));
         Self {
             app: Arc::new(app),
             rendered: Arc::default(),
@@ -67,6 +74,8 @@ impl AppState {
             policy: Arc::new(policy),
             scope_headers: Arc::default(),
             edge: EdgeLimits::default(),
+            metrics: Arc::default(),
+            request_ids,
         }
     }
 

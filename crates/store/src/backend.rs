@@ -363,3 +363,36 @@ impl FromValue for Kid {
         String::from_value(value, column).map(Kid)
     }
 }
+
+/// One connection pool's occupancy at a moment, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `reads` and `writes` on SQLite (one writing connection beside the readers); `shared` on PostgreSQL,
+    /// where reads and writes use one pool.
+    pub pool: &'static str,
+    /// Connections open, idle ones included.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// How busy a store's pools are. A supertrait of [`crate::Store`], so a `DynStore` answers it.
+pub trait PoolStatistics {
+    fn pool_stats(&self) -> Vec<PoolStats>;
+}
+
+impl<DB: Backend> PoolStatistics for crate::sql_store::SqlStore<DB> {
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        let stats = |pool: &'static str, of: &Pool<DB>| PoolStats {
+            pool,
+            size: of.size(),
+            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
+            max: of.options().get_max_connections(),
+        };
+        if DB::LABEL == "postgres" {
+            vec![stats("shared", &self.pool)]
+        } else {
+            vec![stats("reads", &self.pool), stats("writes", &self.writer)]
+        }
+    }
+}

@@ -59,3 +59,5 @@ pub enum OpenMode {
     MustExist,
 }
 
+pub use backend::{PoolStatistics, PoolStats};
+

@@ -24,6 +24,8 @@ pub struct FamilyOwner {
 pub struct RevocationEvent {
     pub id: i64,
     pub revoked: Revoked,
+    /// When the revocation was written (the writer's clock): how far behind a node applies it.
+    pub created: Timestamp,
 }
 
 #[async_trait]
@@ -101,7 +103,7 @@ pub(crate) async fn record_revocation<DB: Backend>(
 #[async_trait]
 impl<DB: Backend> RevocationRepository for SqlStore<DB> {
     async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationEvent>> {
-        let rows = query("SELECT id, kind, subject FROM revocations WHERE id > $1 ORDER BY id ASC LIMIT $2")
+        let rows = query("SELECT id, kind, subject, created FROM revocations WHERE id > $1 ORDER BY id ASC LIMIT $2")
             .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -110,7 +112,11 @@ impl<DB: Backend> RevocationRepository for SqlStore<DB> {
             .map(|row| {
                 let kind: String = row.get("kind")?;
                 let subject: String = row.get("subject")?;
-                Ok(RevocationEvent { id: row.get("id")?, revoked: from_kind_and_subject(&kind, &subject) })
+                Ok(RevocationEvent {
+                    id: row.get("id")?,
+                    revoked: from_kind_and_subject(&kind, &subject),
+                    created: row.get("created")?,
+                })
             })
             .collect()
     }

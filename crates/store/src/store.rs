@@ -27,6 +27,7 @@ pub trait Store:
     + SigningKeyRepository
     + RevocationRepository
     + AuditRepository
+    + crate::backend::PoolStatistics
     + Send
     + Sync
     + 'static

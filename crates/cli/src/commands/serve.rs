@@ -67,7 +67,8 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     let backend = context.app.store.backend();
     let rate_limits = if context.app.settings.limits.redis_url.is_some() { "shared through Redis" } else { "counted on this node" };
     tracing::info!(rate_limits, "rate limits");
-    let running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies).with_policy(policy).with_edge_limits(edge), cadence).await?;
+    let mut running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies).with_policy(policy).with_edge_limits(edge), cadence).await?;
+    running.serve_metrics(args.metrics_listen.as_deref().or(file.metrics_listen.as_deref())).await?;
     tracing::info!(addr = %running.addr, zone = %zone, backend, "gatehouse listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");

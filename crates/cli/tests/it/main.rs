@@ -18,6 +18,7 @@ mod cli_safety;
 mod forward_auth;
 mod nodes;
 mod oauth;
+mod observability;
 mod organizations_and_teams;
 mod rate_limits;
 mod scopes;
