@@ -57,5 +57,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Keys(command) => commands::keys::keys(global, command).await,
         Command::Policy(command) => commands::policy::policy(global, command),
         Command::Migrate { from, to, replace } => commands::migrate::migrate(&from, &to, replace, global.json).await,
+        Command::Openapi { issuer } => commands::openapi::openapi(issuer.as_deref()),
     }
 }

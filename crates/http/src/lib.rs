@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod forward_auth;
 pub mod oauth;
+pub mod openapi;
 pub mod quota;
 pub mod rendered;
 pub mod revocation;

@@ -16,6 +16,7 @@ mod cli;
 mod forward_auth;
 mod nodes;
 mod oauth;
+mod openapi;
 mod organizations_and_teams;
 mod rate_limits;
 mod scopes;
