@@ -43,7 +43,7 @@ pub struct CreateTokenBody {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     /// The secret: a version 4 UUID, sent as `Authorization: Token <uuid>`.
-    #[schema(format = Uuid)]
+    #[schema(format = "uuid")]
     token: String,
     label: String,
     scope: Vec<&'static str>,
