@@ -88,6 +88,13 @@ pub enum Command {
     Audit(AuditCommand),
     /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
     Migrate(MigrateArgs),
+    /// Print the OpenAPI document of the HTTP API (as the server serves it at /api/v2/openapi.json).
+    Openapi {
+        /// The issuer (base URL) the document names as its server and in its OAuth flows
+        /// [default: https://gatehouse.example.com, as in docs/openapi.json].
+        #[arg(long)]
+        issuer: Option<String>,
+    },
 }
 
 #[derive(Args)]

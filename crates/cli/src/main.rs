@@ -66,5 +66,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Policy(command) => commands::policy::policy(global, command),
         Command::Audit(command) => commands::audit::audit(global, command).await,
         Command::Migrate(args) => commands::migrate::migrate(global, args).await,
+        Command::Openapi { issuer } => commands::openapi::openapi(issuer.as_deref()),
     }
 }

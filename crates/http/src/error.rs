@@ -28,10 +28,15 @@ pub struct Challenge {
     pub scope: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MakeErrorBody<'a> {
+/// Make's error body on `/api/v2`; the OpenAPI document describes errors with this type.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MakeError)]
+pub struct MakeErrorBody<'a> {
+    /// A short title, such as "Invalid input parameters".
     message: &'a str,
+    /// What went wrong, for a person to read.
     detail: &'a str,
+    /// Make's error code, such as `IM005` or `SC401`.
     code: &'a str,
 }
 

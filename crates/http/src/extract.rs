@@ -134,16 +134,6 @@ impl MakeQuery {
     }
 }
 
-/// The echo of `pg` that Make's list responses carry.
-pub fn page_echo(page: Page) -> Value {
-    serde_json::json!({
-        "sortBy": match page.sort_by { SortKey::Id => "id", SortKey::Name => "name" },
-        "sortDir": match page.sort_dir { SortDir::Asc => "asc", SortDir::Desc => "desc" },
-        "limit": page.limit,
-        "offset": page.offset,
-    })
-}
-
 /// A numeric id from the path. Anything else cannot name a resource: 404, as Make does for unknown ids.
 pub fn path_id(text: &str, what: &str) -> Result<i64, ApiError> {
     text.parse::<i64>()

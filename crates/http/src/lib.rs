@@ -16,6 +16,7 @@ pub mod extract;
 pub mod forward_auth;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod quota;
 pub mod rendered;
 pub mod request_id;

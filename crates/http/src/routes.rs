@@ -14,6 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::{admin, audit, enums, health, oauth_clients, organizations, teams, tokens, users};
 use crate::error::ApiError;
+use crate::openapi::{self, RequiredScopes, Requirement};
 use crate::body_limit;
 use crate::state::{AppState, EdgeLimits, MAX_BODY_BYTES};
 
@@ -91,6 +92,36 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/admin/system",                   AdminScope("system"), get(admin::system)),
 ];
 
+impl Needs {
+    /// The scopes the requirement layer checks for a route with this method, by credential, as the OpenAPI
+    /// document states them.
+    pub fn required_scopes(self, method: &Method) -> RequiredScopes {
+        let scope_for = |resource: &str| Scope::for_resource(resource, Access::for_method(method.as_str())).map(Scope::name);
+        match self {
+            Needs::Credential => RequiredScopes { api_token: None, oauth: None },
+            Needs::OwnAccount => RequiredScopes { api_token: None, oauth: scope_for("user") },
+            Needs::Scope(resource) | Needs::AdminScope(resource) => {
+                let scope = scope_for(resource);
+                RequiredScopes { api_token: scope, oauth: scope }
+            }
+        }
+    }
+}
+
+/// The OpenAPI document, with what each route of the table requires.
+pub fn openapi_document(issuer: &str) -> utoipa::openapi::OpenApi {
+    let requirements: Vec<Requirement> = API_ROUTES
+        .iter()
+        .map(|route| Requirement {
+            method: route.method.clone(),
+            path: format!("{API_PREFIX}{}", route.path),
+            scopes: route.needs.required_scopes(&route.method),
+            administrators_only: matches!(route.needs, Needs::AdminScope(_)),
+        })
+        .collect();
+    openapi::document(issuer, &requirements)
+}
+
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new();
     for route in API_ROUTES {
@@ -101,6 +132,8 @@ pub fn router(state: AppState) -> Router {
     }
     let api = Router::new()
         .route("/health", get(health::health))
+        // Public, like discovery: the document describes the API, nothing of its data.
+        .route(openapi::PATH, openapi::route(&openapi_document(state.issuer())))
         .merge(api)
         .merge(crate::forward_auth::router())
         .fallback(not_found)
@@ -215,7 +248,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
     let mut response = ApiError::method_not_allowed().into_response();
     let allowed: Vec<&str> = match &matched {
-        Some(matched) if matched.as_str() == "/health" => vec!["GET", "HEAD"],
+        Some(matched) if matched.as_str() == "/health" || matched.as_str() == openapi::PATH => vec!["GET", "HEAD"],
         Some(matched) => API_ROUTES
             .iter()
             .filter(|route| matched.as_str().strip_prefix(API_PREFIX) == Some(route.path))

@@ -7,6 +7,7 @@ pub mod context;
 pub mod directory;
 pub mod keys;
 pub mod migrate;
+pub mod openapi;
 pub mod policy;
 pub mod serve;
 pub mod tokens;

@@ -19,6 +19,7 @@ mod forward_auth;
 mod nodes;
 mod oauth;
 mod observability;
+mod openapi;
 mod organizations_and_teams;
 mod rate_limits;
 mod scopes;

@@ -20,6 +20,65 @@ use crate::state::AppState;
 
 type Outcome = Result<Response, Response>;
 
+/// The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1), in the query of a GET
+/// or the form of a POST. The domain reads it (`AuthorizationRequest`); this type describes it.
+#[derive(utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuthorizationParams {
+    /// Always `code`.
+    response_type: String,
+    client_id: String,
+    /// One of the client's registered redirect URIs; may be left out when it has exactly one.
+    redirect_uri: Option<String>,
+    /// Space-delimited scopes, at most those the client was approved for.
+    scope: String,
+    /// Returned as it is with the code or the error.
+    state: Option<String>,
+    /// The PKCE challenge (RFC 7636 §4.2); required of public clients.
+    code_challenge: Option<String>,
+    /// Only `S256`.
+    code_challenge_method: Option<String>,
+    /// Only `query`.
+    response_mode: Option<String>,
+    /// `none`, `login`, `consent` or `select_account`, space-delimited.
+    prompt: Option<String>,
+    /// Seconds since the user last signed in, at most.
+    max_age: Option<u64>,
+    /// Copied into the ID token.
+    nonce: Option<String>,
+    /// Fills in the login form's email.
+    login_hint: Option<String>,
+}
+
+/// The sign-in form that the login page posts. A browser's, with the page's CSRF token and cookie.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LoginForm {
+    /// The token the login page carries, bound to the browser's cookie.
+    csrf: String,
+    /// The authorization request's query, as the page carries it.
+    request: String,
+    email: String,
+    #[schema(format = Password)]
+    password: String,
+}
+
+/// The consent form that the consent page posts. A browser's, with the page's CSRF token and cookie.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ConsentForm {
+    /// The token the consent page carries, bound to the session.
+    csrf: String,
+    /// The authorization request's query, as the page carries it.
+    request: String,
+    /// `allow` or `deny`.
+    decision: String,
+    /// The organization the grant is limited to, when the user belongs to several.
+    #[schema(rename = "organizationId")]
+    organization_id: Option<i64>,
+}
+
 fn internal(cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(%cause, "internal error at the authorization endpoint");
     pages::error(StatusCode::INTERNAL_SERVER_ERROR, "The server failed to handle the request. Try again later.")
@@ -73,12 +132,28 @@ async fn validated(state: &AppState, params: &RawParams, see_other: bool) -> Res
     }
 }
 
+/// The authorization endpoint, for a browser: a login page, a consent page, or a redirect to the client with
+/// a code or an error.
+#[utoipa::path(get, path = "/oauth/v2/authorize", tag = "oauth", operation_id = "oauth-authorize",
+    params(AuthorizationParams),
+    responses(
+        (status = 200, description = "The login or consent page.", content_type = "text/html"),
+        (status = 302, description = "To the client's redirect URI, with `code` and `state`, or `error` (RFC 6749 §4.1.2), and `iss` (RFC 9207)."),
+        (status = 400, description = "A page saying why: the client or redirect URI is unknown, so nothing is sent to it (RFC 6749 §4.1.2.1).", content_type = "text/html"),
+    ))]
 pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     start(&state, &headers, RawParams::parse(query.as_deref().unwrap_or(""))).await
 }
 
 /// The same request as a form post (OIDC Core §3.1.2.1). It changes nothing by itself, so it needs no CSRF
 /// token: everything that changes state happens on the login and consent forms.
+#[utoipa::path(post, path = "/oauth/v2/authorize", tag = "oauth", operation_id = "oauth-authorize-post",
+    request_body(content = AuthorizationParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The login or consent page.", content_type = "text/html"),
+        (status = 302, description = "To the client's redirect URI, with `code` and `state`, or `error` (RFC 6749 §4.1.2), and `iss` (RFC 9207)."),
+        (status = 400, description = "A page saying why: the client or redirect URI is unknown, so nothing is sent to it (RFC 6749 §4.1.2.1).", content_type = "text/html"),
+    ))]
 pub async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match Form::parse(&headers, &body) {
         Ok(form) => start(&state, &headers, RawParams(form.0)).await,
@@ -221,6 +296,17 @@ async fn form_post(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Resul
     Ok((form, visitor, request))
 }
 
+/// The login page's form: for the browser on the authorization page, not for API clients.
+#[utoipa::path(post, path = "/oauth/v2/authorize/login", tag = "oauth-pages", operation_id = "oauth-authorize-login",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The consent page.", content_type = "text/html"),
+        (status = 303, description = "To the client's redirect URI, with a code or an error."),
+        (status = 400, description = "A page saying why the form was refused.", content_type = "text/html"),
+        (status = 401, description = "The login page again: the email or password is incorrect.", content_type = "text/html"),
+        (status = 403, description = "A page: the CSRF token or cookie does not match.", content_type = "text/html"),
+        (status = 429, description = "The login page again: too many failed sign-ins, with Retry-After.", content_type = "text/html"),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -256,6 +342,14 @@ pub async fn login(
     }
 }
 
+/// The consent page's form: for the browser on the authorization page, not for API clients.
+#[utoipa::path(post, path = "/oauth/v2/authorize/consent", tag = "oauth-pages", operation_id = "oauth-authorize-consent",
+    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the client's redirect URI, with a code, or `access_denied`."),
+        (status = 400, description = "A page saying why the form was refused.", content_type = "text/html"),
+        (status = 403, description = "A page: the CSRF token or cookie does not match.", content_type = "text/html"),
+    ))]
 pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (form, visitor, request) = match form_post(&state, &headers, &body).await {
         Ok(parts) => parts,

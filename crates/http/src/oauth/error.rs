@@ -6,7 +6,20 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_domain::oauth::jose::JoseError;
 use gatehouse_app::{AppError, OAuthRefusal};
 use gatehouse_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The error body of RFC 6749 §5.2 (and RFC 6750 §3, RFC 7009 §2.2.1, RFC 7662 §2.3).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorBody<'a> {
+    /// An RFC 6749 §5.2 error code, such as `invalid_request`, `invalid_client`, `invalid_grant`,
+    /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`; `invalid_token` and
+    /// `insufficient_scope` at userinfo (RFC 6750 §3.1); `temporarily_unavailable` when rate limited;
+    /// `server_error`.
+    pub error: &'a str,
+    /// What went wrong, for the client's developer to read.
+    pub error_description: &'a str,
+}
 
 #[derive(Debug)]
 pub struct OAuthError {
@@ -124,7 +137,7 @@ impl From<AppError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.error, "error_description": self.description });
+        let body = OAuthErrorBody { error: self.error, error_description: &self.description };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         no_store(headers);
@@ -157,7 +170,7 @@ pub fn no_store(headers: &mut axum::http::HeaderMap) {
 pub type OAuthResult<T> = Result<T, OAuthError>;
 
 /// An endpoint's answer, never cached (RFC 6749 §5.1): its JSON body, or its error.
-pub fn json_no_store(result: OAuthResult<serde_json::Value>) -> axum::response::Response {
+pub fn json_no_store<T: Serialize>(result: OAuthResult<T>) -> axum::response::Response {
     match result {
         Ok(body) => {
             let mut response = axum::Json(body).into_response();

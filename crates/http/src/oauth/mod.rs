@@ -18,13 +18,53 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::body_limit;
 use crate::state::{AppState, EdgeLimits, MAX_BODY_BYTES};
+
+/// Which of the two surfaces a route belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Called by clients' code: RFC 6749 JSON, no cookies, so open to any origin (CORS).
+    Machine,
+    /// Visited by the user's browser: HTML pages with cookies, and no CORS headers at all.
+    Browser,
+}
+
+pub struct OAuthRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub surface: Surface,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! oauth_route {
+    ($method:ident $path:literal, $surface:ident, $handler:expr) => {
+        OAuthRoute { method: Method::$method, path: $path, surface: Surface::$surface, handler: || $handler }
+    };
+}
+
+/// Every OAuth and OpenID Connect route, in one table that the OpenAPI document is checked against.
+pub static OAUTH_ROUTES: &[OAuthRoute] = &[
+    oauth_route!(POST "/oauth/v2/token",                 Machine, post(token::token)),
+    oauth_route!(POST "/oauth/v2/revoke",                Machine, post(revoke::revoke)),
+    oauth_route!(POST "/oauth/v2/introspect",            Machine, post(introspect::introspect)),
+    oauth_route!(GET  "/oauth/v2/oidc/jwks",             Machine, get(discovery::jwks)),
+    oauth_route!(GET  "/oauth/v2/oidc/userinfo",         Machine, get(userinfo::userinfo_get)),
+    oauth_route!(POST "/oauth/v2/oidc/userinfo",         Machine, post(userinfo::userinfo_post)),
+    oauth_route!(GET  "/.well-known/openid-configuration", Machine, get(discovery::openid_configuration)),
+    oauth_route!(GET  "/oauth/v2/oidc/.well-known/openid-configuration", Machine, get(discovery::openid_configuration_make)),
+    oauth_route!(GET  "/.well-known/oauth-authorization-server", Machine, get(discovery::authorization_server_metadata)),
+    // OIDC Core §3.1.2.1: the authorization endpoint takes GET and form POST alike.
+    oauth_route!(GET  "/oauth/v2/authorize",             Browser, get(authorize::authorize)),
+    oauth_route!(POST "/oauth/v2/authorize",             Browser, post(authorize::authorize_post)),
+    oauth_route!(POST "/oauth/v2/authorize/login",       Browser, post(authorize::login)),
+    oauth_route!(POST "/oauth/v2/authorize/consent",     Browser, post(authorize::consent)),
+];
 
 /// The OAuth routes. They sit outside the `/api/v2` error layer: they answer RFC 6749 JSON or HTML pages,
 /// never Make's error schema.
@@ -37,25 +77,18 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600));
-    let machine = Router::new()
-        .route("/oauth/v2/token", post(token::token))
-        .route("/oauth/v2/revoke", post(revoke::revoke))
-        .route("/oauth/v2/introspect", post(introspect::introspect))
-        .route("/oauth/v2/oidc/jwks", get(discovery::jwks))
-        .route("/oauth/v2/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/oauth/v2/oidc/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration));
+    let mut machine = Router::new();
+    // The pages' one stylesheet, so that their CSP can say `style-src 'self'` instead of allowing inline
+    // styles. Not an OAuth endpoint, so not in the table.
+    let mut browser = Router::new().route(pages::STYLESHEET_PATH, get(pages::stylesheet));
+    for route in OAUTH_ROUTES {
+        match route.surface {
+            Surface::Machine => machine = machine.route(route.path, (route.handler)()),
+            Surface::Browser => browser = browser.route(route.path, (route.handler)()),
+        }
+    }
     // Bounded inside the CORS layer, so that a browser's script can read a 408 or 413 too.
     let machine = bounded(machine, state.edge).layer(cors);
-    let browser = Router::new()
-        // OIDC Core §3.1.2.1: the authorization endpoint takes GET and form POST alike.
-        .route("/oauth/v2/authorize", get(authorize::authorize).post(authorize::authorize_post))
-        .route("/oauth/v2/authorize/login", post(authorize::login))
-        .route("/oauth/v2/authorize/consent", post(authorize::consent))
-        // The pages' one stylesheet, so that their CSP can say `style-src 'self'` instead of allowing
-        // inline styles.
-        .route(pages::STYLESHEET_PATH, get(pages::stylesheet));
     bounded(browser, state.edge)
         .merge(machine)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -5,14 +5,74 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-use super::error::{OAuthError, OAuthResult, json_no_store};
+use super::error::{OAuthError, OAuthErrorBody, OAuthResult, json_no_store};
 use super::form::Form;
 use crate::credentials::{self, CredentialError, Presented};
 use crate::state::AppState;
 
-pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+/// OIDC Core §5.3.2: the user's claims, by the scopes granted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserInfo {
+    /// The user's id.
+    sub: String,
+    /// `name`, `locale`, `zoneinfo` and `updated_at` with the `profile` scope; `email` with `email`.
+    #[serde(flatten)]
+    #[schema(value_type = UserInfoClaims)]
+    claims: Map<String, Value>,
+}
+
+/// The profile claims userinfo may carry (OIDC Core §5.1); the handler's claims come from
+/// `gatehouse_app::issue::profile_claims`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserInfoClaims {
+    name: Option<String>,
+    locale: Option<String>,
+    /// An IANA time zone name.
+    zoneinfo: Option<String>,
+    /// Seconds since the epoch.
+    updated_at: Option<i64>,
+    email: Option<String>,
+}
+
+#[utoipa::path(get, path = "/oauth/v2/oidc/userinfo", tag = "oidc", operation_id = "oidc-userinfo",
+    security(("bearerAuth" = ["openid"]), ("oauth2" = ["openid"])),
+    responses(
+        (status = 200, description = "The user's claims; never cached.", body = UserInfo),
+        (status = 400, description = "More than one token, or a malformed header (`invalid_request`).", body = OAuthErrorBody),
+        (status = 401, description = "No token, or an invalid one (`invalid_token`), with a Bearer challenge.", body = OAuthErrorBody),
+        (status = 403, description = "The access token lacks `openid` (`insufficient_scope`).", body = OAuthErrorBody),
+    ))]
+pub async fn userinfo_get(state: State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    userinfo(state, method, headers, body).await
+}
+
+/// POST takes the access token in the form body too (RFC 6750 §2.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserInfoForm {
+    /// The access token, when it is not in the Authorization header.
+    access_token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/oauth/v2/oidc/userinfo", tag = "oidc", operation_id = "oidc-userinfo-post",
+    security(("bearerAuth" = ["openid"]), ("oauth2" = ["openid"])),
+    request_body(content = Option<UserInfoForm>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The user's claims; never cached.", body = UserInfo),
+        (status = 400, description = "More than one token, or a malformed header or body (`invalid_request`).", body = OAuthErrorBody),
+        (status = 401, description = "No token, or an invalid one (`invalid_token`), with a Bearer challenge.", body = OAuthErrorBody),
+        (status = 403, description = "The access token lacks `openid` (`insufficient_scope`).", body = OAuthErrorBody),
+    ))]
+pub async fn userinfo_post(state: State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    userinfo(state, method, headers, body).await
+}
+
+async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     json_no_store(handle(&state, &method, &headers, &body).await)
 }
 
@@ -41,12 +101,8 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Str
     }
 }
 
-async fn handle(state: &AppState, method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<Value> {
+async fn handle(state: &AppState, method: &Method, headers: &HeaderMap, body: &Bytes) -> OAuthResult<UserInfo> {
     let token = bearer(method, headers, body)?;
     let (user, claims) = state.app.userinfo(&token).await?;
-    let mut body = json!({ "sub": user.id.0.to_string() });
-    for (key, value) in claims {
-        body[key] = value;
-    }
-    Ok(body)
+    Ok(UserInfo { sub: user.id.0.to_string(), claims })
 }
