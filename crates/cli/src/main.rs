@@ -56,6 +56,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Client(command) => commands::clients::client(global, command).await,
         Command::Keys(command) => commands::keys::keys(global, command).await,
         Command::Policy(command) => commands::policy::policy(global, command),
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man { out } => commands::completions::man(out.as_deref(), global.json),
         Command::Migrate { from, to, replace } => commands::migrate::migrate(&from, &to, replace, global.json).await,
     }
 }

@@ -2,10 +2,12 @@
 //! [`gatehouse_app::App`], and prints plain values on stdout, or JSON with `--json`.
 
 pub mod clients;
+pub mod completions;
 pub mod context;
 pub mod directory;
 pub mod keys;
 pub mod migrate;
+pub mod password;
 pub mod policy;
 pub mod serve;
 pub mod tokens;

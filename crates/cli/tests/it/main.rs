@@ -13,6 +13,7 @@ mod attacks_grants;
 mod attacks_edge;
 mod authentication;
 mod cli;
+mod cli_admin;
 mod forward_auth;
 mod nodes;
 mod oauth;
