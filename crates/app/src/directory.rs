@@ -3,10 +3,11 @@
 //! limit here, where membership is checked.
 
 use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
+use gatehouse_domain::password;
 use gatehouse_domain::{
     AuditDetails, AuditKind, Email, OrgRole, Organization, OrganizationId, Page, SortDir, SortKey, Team, TeamId, User, UserId,
 };
-use gatehouse_store::NewOrganization;
+use gatehouse_store::{MemberRemoval, NewOrganization, OrganizationMember, OrganizationOverview};
 
 use crate::actor::{Actor, OrganizationLimit};
 use crate::app::App;
@@ -195,7 +196,7 @@ impl App {
     /// The operator sets an organization's `license.apiLimit` (the CLI). It applies from the next request
     /// on every node, since each request reads the organization.
     pub async fn set_api_limit(&self, id: OrganizationId, limit: i64) -> AppResult<Organization> {
-        let mut org = self.store.organization(id).await?.ok_or_else(|| AppError::not_found("The organization does not exist."))?;
+        let mut org = self.organization_by_id(id).await?;
         org.api_limit = check_api_limit(limit)?;
         self.store.update_organization(&org).await?;
         Ok(org)
@@ -311,6 +312,118 @@ impl App {
             self.record_role_change(None, team.organization_id, user, None, Some(OrgRole::Member)).await;
         }
         Ok(self.store.add_team_member(team.id, user).await?)
+    }
+}
+
+/// The operator's administration (the CLI): no actor, since whoever can open the store can do anything.
+/// Every lookup that fails names what it looked for.
+impl App {
+    /// A new random password, as the first start generates one.
+    pub fn generate_password(&self) -> String {
+        password::generate(self.random.as_ref())
+    }
+
+    /// Sets a user's password (after the policy check) and ends every browser session they have, on
+    /// every node: a reset is how an operator takes an account back.
+    pub async fn reset_password(&self, id: UserId, new_password: String) -> AppResult<()> {
+        let hash = self.hash_password(new_password).await?;
+        if !self.store.set_password(id, &hash).await? {
+            return Err(AppError::not_found(format!("No user has the id {}.", id.0)));
+        }
+        Ok(())
+    }
+
+    /// Makes a user a platform administrator, or no longer one. Credentials verified with the old flag are
+    /// dropped from every node's cache, so a revoked administrator's tokens lose the administration
+    /// scopes at once, not after the cache's bound.
+    pub async fn set_platform_admin(&self, id: UserId, is_admin: bool) -> AppResult<()> {
+        if !self.store.set_admin(id, is_admin, self.clock.now()).await? {
+            return Err(AppError::not_found(format!("No user has the id {}.", id.0)));
+        }
+        self.apply(&[Invalidation::User(id)]);
+        Ok(())
+    }
+
+    /// A page of every organization, with its owners and member count.
+    pub async fn organization_overviews(&self, page: Page) -> AppResult<Vec<OrganizationOverview>> {
+        Ok(self.store.organization_overviews(page).await?)
+    }
+
+    pub async fn organization_by_id(&self, id: OrganizationId) -> AppResult<Organization> {
+        self.store.organization(id).await?.ok_or_else(|| AppError::not_found(format!("No organization has the id {id}.")))
+    }
+
+    pub async fn team_by_id(&self, id: TeamId) -> AppResult<Team> {
+        self.store.team(id).await?.ok_or_else(|| AppError::not_found(format!("No team has the id {id}.")))
+    }
+
+    /// A page of an organization's teams.
+    pub async fn teams_in(&self, organization: OrganizationId, page: Page) -> AppResult<Vec<Team>> {
+        let org = self.organization_by_id(organization).await?;
+        Ok(self.store.teams_of_organization(org.id, page).await?)
+    }
+
+    pub async fn organization_members(&self, organization: OrganizationId, page: Page) -> AppResult<Vec<OrganizationMember>> {
+        let org = self.organization_by_id(organization).await?;
+        Ok(self.store.organization_members(org.id, page).await?)
+    }
+
+    pub async fn team_members(&self, team: TeamId, page: Page) -> AppResult<Vec<User>> {
+        let team = self.team_by_id(team).await?;
+        Ok(self.store.team_members(team.id, page).await?)
+    }
+
+    /// Deletes an organization with its teams and memberships. Its members' access ends with the rows:
+    /// membership is read from the store on every request.
+    pub async fn delete_organization_by_operator(&self, id: OrganizationId) -> AppResult<Organization> {
+        let org = self.organization_by_id(id).await?;
+        if !self.store.delete_organization(org.id).await? {
+            return Err(AppError::not_found(format!("No organization has the id {id}.")));
+        }
+        Ok(org)
+    }
+
+    /// Deletes a team with its memberships.
+    pub async fn delete_team_by_operator(&self, id: TeamId) -> AppResult<Team> {
+        let team = self.team_by_id(id).await?;
+        if !self.store.delete_team(team.id).await? {
+            return Err(AppError::not_found(format!("No team has the id {id}.")));
+        }
+        Ok(team)
+    }
+
+    /// Removes a user from an organization and its teams. What the membership allowed ends with it: API
+    /// tokens reach an organization only while membership is stored (it is read on every request), and
+    /// the OAuth consents given for this organization are revoked with their tokens, on every node. The
+    /// last owner stays: an organization without one could be neither deleted nor given another owner by
+    /// its members.
+    pub async fn remove_organization_member(&self, organization: OrganizationId, user: &User) -> AppResult<()> {
+        let org = self.organization_by_id(organization).await?;
+        match self.store.remove_organization_member(org.id, user.id, self.clock.now()).await? {
+            MemberRemoval::Removed { revoked_grants } => {
+                if !revoked_grants.is_empty() {
+                    self.apply(&[Invalidation::OAuth]);
+                }
+                Ok(())
+            }
+            MemberRemoval::NotAMember => {
+                Err(AppError::not_found(format!("{} is not a member of organization {}.", user.email.as_str(), org.id)))
+            }
+            MemberRemoval::LastOwner => Err(AppError::Conflict(format!(
+                "{} is the only owner of organization {}: make another member an owner first.",
+                user.email.as_str(),
+                org.id
+            ))),
+        }
+    }
+
+    /// Removes a user from a team; they stay in its organization.
+    pub async fn remove_team_member(&self, team: TeamId, user: &User) -> AppResult<()> {
+        let team = self.team_by_id(team).await?;
+        if !self.store.remove_team_member(team.id, user.id).await? {
+            return Err(AppError::not_found(format!("{} is not a member of team {}.", user.email.as_str(), team.id)));
+        }
+        Ok(())
     }
 }
 

@@ -86,6 +86,16 @@ pub enum Command {
     /// Read the audit log: who did what, when and from where.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+    /// Print gatehouse's man page (roff) on stdout, or write one page per command into a directory.
+    Man {
+        /// Write gatehouse.1, gatehouse-user.1, gatehouse-user-create.1, … into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Copy a whole store to another (e.g. SQLite to PostgreSQL). Tokens keep working.
     Migrate(MigrateArgs),
     /// Print the OpenAPI document of the HTTP API (as the server serves it at /api/v2/openapi.json).
@@ -244,9 +254,21 @@ pub enum PolicyCommand {
     },
 }
 
+/// Which part of a listing to print: all of it unless asked.
+#[derive(Args)]
+pub struct Listing {
+    /// Print at most this many.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Skip this many first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
+}
+
 #[derive(Subcommand)]
 pub enum UserCommand {
-    /// Create a user; the password is read from stdin (empty: no password, API tokens only).
+    /// Create a user. At a terminal the password is asked for twice, without echo; otherwise it is stdin's
+    /// first line. Empty: no password (API tokens only).
     Create {
         #[arg(long)]
         email: String,
@@ -256,10 +278,30 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List users: id, email, name, administrator, created.
+    List(Listing),
     /// Delete a user with their tokens and memberships; running servers drop their credentials.
     Delete {
         #[arg(long)]
         email: String,
+    },
+    /// Set a user's password (asked as for `user create`) and sign them out of every browser session, on
+    /// every node. The way back in after a lost first-start password.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        /// Generate a password and print it, once, instead of reading one.
+        #[arg(long)]
+        generate: bool,
+    },
+    /// Make a user a platform administrator, or with --revoke no longer one; running servers apply it at
+    /// once.
+    SetAdmin {
+        #[arg(long)]
+        email: String,
+        /// Take the administrator role away.
+        #[arg(long)]
+        revoke: bool,
     },
     /// Lift every login limit on a user's account, on every node.
     Unlock {
@@ -280,12 +322,22 @@ pub enum OrgCommand {
         #[arg(long, default_value_t = DEFAULT_API_LIMIT)]
         api_limit: i64,
     },
+    /// List every organization: id, name, owners, member count.
+    List(Listing),
     /// Set an organization's requests per minute (Make's license.apiLimit).
     SetLimit {
         #[arg(long)]
         org: i64,
         #[arg(long)]
         api_limit: i64,
+    },
+    /// Delete an organization with its teams and memberships. Asks at a terminal; otherwise needs --yes.
+    Delete {
+        #[arg(long)]
+        org: i64,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -297,6 +349,21 @@ pub enum TeamCommand {
         org: i64,
         #[arg(long)]
         name: String,
+    },
+    /// List an organization's teams: id, name.
+    List {
+        #[arg(long)]
+        org: i64,
+        #[command(flatten)]
+        listing: Listing,
+    },
+    /// Delete a team with its memberships. Asks at a terminal; otherwise needs --yes.
+    Delete {
+        #[arg(long)]
+        team: i64,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -312,6 +379,25 @@ pub enum MemberCommand {
         user: String,
         #[arg(long, default_value = "member")]
         role: String,
+    },
+    /// Remove a user from an organization (and its teams; their OAuth consents for it are revoked), or
+    /// from a team with --team. An organization's last owner cannot be removed.
+    Remove {
+        #[arg(long, required_unless_present = "team", conflicts_with = "team")]
+        org: Option<i64>,
+        #[arg(long)]
+        team: Option<i64>,
+        #[arg(long)]
+        user: String,
+    },
+    /// List an organization's members with their roles, or a team's members with --team.
+    List {
+        #[arg(long, required_unless_present = "team", conflicts_with = "team")]
+        org: Option<i64>,
+        #[arg(long)]
+        team: Option<i64>,
+        #[command(flatten)]
+        listing: Listing,
     },
 }
 

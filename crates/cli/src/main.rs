@@ -67,5 +67,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Audit(command) => commands::audit::audit(global, command).await,
         Command::Migrate(args) => commands::migrate::migrate(global, args).await,
         Command::Openapi { issuer } => commands::openapi::openapi(issuer.as_deref()),
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man { out } => commands::completions::man(out.as_deref(), global.json),
     }
 }

@@ -37,7 +37,7 @@ mod value;
 
 pub use gatehouse_domain::revocation::Revoked;
 pub use grants::GRANT_LAST_USED_RESOLUTION_MILLIS;
-pub use organizations::NewOrganization;
+pub use organizations::{MemberRemoval, NewOrganization, OrganizationMember, OrganizationOverview};
 pub use postgres::PostgresStore;
 pub use rotation::Rotation;
 pub use listener::RevocationListener;

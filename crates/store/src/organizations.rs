@@ -1,11 +1,14 @@
 //! Organizations, their teams, and who belongs to which with what role.
 
 use async_trait::async_trait;
-use gatehouse_domain::ids::{OrganizationId, TeamId};
-use gatehouse_domain::{OrgRole, Organization, Page, Team, Timestamp, UserId};
+use gatehouse_domain::ids::{GrantId, OrganizationId, TeamId};
+use gatehouse_domain::revocation::Revoked;
+use gatehouse_domain::{Email, OrgRole, Organization, Page, Team, Timestamp, User, UserId};
 
 use crate::backend::{Backend, Row, query};
-use crate::schema::{ORGANIZATIONS, TEAMS};
+use crate::revocations::record_revocation;
+use crate::schema::{ORGANIZATIONS, TEAMS, USERS};
+use crate::users::user_from_row;
 use crate::sql_store::page_clause;
 use crate::sql_store::SqlStore;
 use crate::error::StoreError;
@@ -18,6 +21,33 @@ pub struct NewOrganization {
     pub api_limit: i64,
     pub timezone: String,
     pub country: Option<String>,
+}
+
+/// An organization as an operator lists it: with its owners and how many members it has.
+#[derive(Debug, Clone)]
+pub struct OrganizationOverview {
+    pub organization: Organization,
+    pub owners: Vec<Email>,
+    pub member_count: i64,
+}
+
+/// A member of an organization, with their role in it.
+#[derive(Debug, Clone)]
+pub struct OrganizationMember {
+    pub user: User,
+    pub role: OrgRole,
+}
+
+/// What removing a member from an organization did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRemoval {
+    /// Removed, from the organization's teams too; these OAuth consents given for the organization were
+    /// revoked with their token families.
+    Removed { revoked_grants: Vec<GrantId> },
+    NotAMember,
+    /// Refused: the user is the organization's only owner, and an organization without an owner has nobody
+    /// who may delete it or name another owner.
+    LastOwner,
 }
 
 #[async_trait]
@@ -39,6 +69,19 @@ pub trait OrganizationRepository: Send + Sync {
     async fn teams_of_organization(&self, org: OrganizationId, page: Page) -> StoreResult<Vec<Team>>;
     async fn delete_team(&self, id: TeamId) -> StoreResult<bool>;
     async fn add_team_member(&self, team: TeamId, user: UserId) -> StoreResult<()>;
+
+    /// A page of organizations with their owners and member counts.
+    async fn organization_overviews(&self, page: Page) -> StoreResult<Vec<OrganizationOverview>>;
+    /// The organization's members, oldest account first.
+    async fn organization_members(&self, org: OrganizationId, page: Page) -> StoreResult<Vec<OrganizationMember>>;
+    /// The team's members, oldest account first.
+    async fn team_members(&self, team: TeamId, page: Page) -> StoreResult<Vec<User>>;
+    /// Removes the user from the organization and its teams, and revokes the OAuth consents they gave for
+    /// it (a consent names the organization its tokens reach), in one transaction that holds the
+    /// organization's row, so that two removals at once cannot leave it without an owner.
+    async fn remove_organization_member(&self, org: OrganizationId, user: UserId, now: Timestamp) -> StoreResult<MemberRemoval>;
+    /// `false`: the user was not in the team.
+    async fn remove_team_member(&self, team: TeamId, user: UserId) -> StoreResult<bool>;
 }
 
 fn org_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<Organization> {
@@ -187,5 +230,122 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+    async fn organization_overviews(&self, page: Page) -> StoreResult<Vec<OrganizationOverview>> {
+        let sql = format!(
+            "SELECT {}, (SELECT COUNT(*) FROM organization_members m WHERE m.organization_id = o.id) AS member_count
+             FROM organizations o{}",
+            ORGANIZATIONS.column_list_of("o."),
+            page_clause(page, "o.")
+        );
+        let rows = query(sql).fetch_all(&self.pool).await?;
+        let mut overviews = rows
+            .iter()
+            .map(|row| Ok(OrganizationOverview { organization: org_from_row(row)?, owners: Vec::new(), member_count: row.get("member_count")? }))
+            .collect::<StoreResult<Vec<_>>>()?;
+        // The owners of the same page, in one more query rather than one per organization.
+        let owners_sql = format!(
+            "SELECT m.organization_id, u.email FROM organization_members m JOIN users u ON u.id = m.user_id
+             WHERE m.role = $1 AND m.organization_id IN (SELECT o.id FROM organizations o{})
+             ORDER BY u.email",
+            page_clause(page, "o.")
+        );
+        for row in query(owners_sql).bind(OrgRole::Owner.as_str()).fetch_all(&self.pool).await? {
+            let org: OrganizationId = row.get("organization_id")?;
+            if let Some(overview) = overviews.iter_mut().find(|overview| overview.organization.id == org) {
+                overview.owners.push(Email::from_stored(row.get("email")?));
+            }
+        }
+        Ok(overviews)
+    }
+
+    async fn organization_members(&self, org: OrganizationId, page: Page) -> StoreResult<Vec<OrganizationMember>> {
+        let sql = format!(
+            "SELECT {}, m.role AS member_role FROM users u JOIN organization_members m ON m.user_id = u.id
+             WHERE m.organization_id = $1 ORDER BY u.id ASC LIMIT {} OFFSET {}",
+            USERS.column_list_of("u."),
+            page.limit,
+            page.offset
+        );
+        let rows = query(sql).bind(org).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let role = OrgRole::parse(&row.get::<String>("member_role")?).map_err(|error| StoreError::Corrupt(error.0))?;
+                Ok(OrganizationMember { user: user_from_row(row)?, role })
+            })
+            .collect()
+    }
+
+    async fn team_members(&self, team: TeamId, page: Page) -> StoreResult<Vec<User>> {
+        let sql = format!(
+            "SELECT {} FROM users u JOIN team_members t ON t.user_id = u.id
+             WHERE t.team_id = $1 ORDER BY u.id ASC LIMIT {} OFFSET {}",
+            USERS.column_list_of("u."),
+            page.limit,
+            page.offset
+        );
+        let rows = query(sql).bind(team).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn remove_organization_member(&self, org: OrganizationId, user: UserId, now: Timestamp) -> StoreResult<MemberRemoval> {
+        let mut tx = self.writer.begin().await?;
+        // A no-op write to the organization's row: PostgreSQL's row lock, SQLite's write lock. Removals
+        // from one organization take turns, so each counts the owners the other left.
+        query("UPDATE organizations SET id = id WHERE id = $1").bind(org).execute(&mut tx).await?;
+        let role = query("SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2")
+            .bind(org)
+            .bind(user)
+            .fetch_optional(&mut tx)
+            .await?;
+        let Some(role) = role else { return Ok(MemberRemoval::NotAMember) };
+        if role.get::<String>("role")? == OrgRole::Owner.as_str() {
+            let owners: i64 = query("SELECT COUNT(*) AS n FROM organization_members WHERE organization_id = $1 AND role = $2")
+                .bind(org)
+                .bind(OrgRole::Owner.as_str())
+                .fetch_one(&mut tx)
+                .await?
+                .get("n")?;
+            if owners <= 1 {
+                return Ok(MemberRemoval::LastOwner);
+            }
+        }
+        query("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2").bind(org).bind(user).execute(&mut tx).await?;
+        query("DELETE FROM team_members WHERE user_id = $1 AND team_id IN (SELECT id FROM teams WHERE organization_id = $2)")
+            .bind(user)
+            .bind(org)
+            .execute(&mut tx)
+            .await?;
+        let grants = query(
+            "UPDATE oauth_grants SET revoked_at = $1
+             WHERE user_id = $2 AND organization_id = $3 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(now)
+        .bind(user)
+        .bind(org)
+        .fetch_all(&mut tx)
+        .await?
+        .iter()
+        .map(|row| row.get::<GrantId>("id"))
+        .collect::<StoreResult<Vec<_>>>()?;
+        for grant in &grants {
+            query("UPDATE oauth_families SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(*grant)
+                .execute(&mut tx)
+                .await?;
+            query("UPDATE oauth_refresh_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(*grant)
+                .execute(&mut tx)
+                .await?;
+            record_revocation(&mut tx, &Revoked::Grant(*grant), now).await?;
+        }
+        tx.commit().await?;
+        Ok(MemberRemoval::Removed { revoked_grants: grants })
+    }
+
+    async fn remove_team_member(&self, team: TeamId, user: UserId) -> StoreResult<bool> {
+        Ok(query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2").bind(team).bind(user).execute(&self.writer).await? == 1)
     }
 }

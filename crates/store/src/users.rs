@@ -23,9 +23,17 @@ pub trait UserRepository: Send + Sync {
     /// same transaction so every node drops the user's cached credentials.
     async fn delete_user(&self, id: UserId, now: Timestamp) -> StoreResult<bool>;
     async fn list_users(&self, page: Page) -> StoreResult<Vec<User>>;
+    /// Replaces the user's password hash and ends every browser session they have, in one transaction, so
+    /// that no session opened with the old password outlives the reset. Sessions are read from the store on
+    /// each request, never cached, so every node sees them gone at once. `false`: no such user.
+    async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<bool>;
+    /// Makes the user a platform administrator or not, and records a revocation of the user in the same
+    /// transaction: every node caches verified credentials with the flag they were verified with, and the
+    /// feed makes them drop those. `false`: no such user.
+    async fn set_admin(&self, id: UserId, is_admin: bool, now: Timestamp) -> StoreResult<bool>;
 }
 
-fn user_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<User> {
+pub(crate) fn user_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<User> {
     Ok(User {
         id: row.get("id")?,
         name: row.get("name")?,
@@ -93,5 +101,25 @@ impl<DB: Backend> UserRepository for SqlStore<DB> {
         let sql = format!("SELECT {} FROM users{}", USERS.column_list(), page_clause(page, ""));
         let rows = query(sql).fetch_all(&self.pool).await?;
         rows.iter().map(user_from_row).collect()
+    }
+
+    async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        if query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(id).execute(&mut tx).await? == 0 {
+            return Ok(false);
+        }
+        query("DELETE FROM oauth_sessions WHERE user_id = $1").bind(id).execute(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_admin(&self, id: UserId, is_admin: bool, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        if query("UPDATE users SET is_admin = $1 WHERE id = $2").bind(is_admin).bind(id).execute(&mut tx).await? == 0 {
+            return Ok(false);
+        }
+        record_revocation(&mut tx, &Revoked::User(id), now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod audit;
 pub mod clients;
+pub mod completions;
 pub mod context;
 pub mod directory;
 pub mod keys;
 pub mod migrate;
 pub mod openapi;
+pub mod password;
 pub mod policy;
 pub mod serve;
 pub mod tokens;

@@ -14,6 +14,7 @@ mod attacks_grants;
 mod attacks_edge;
 mod authentication;
 mod cli;
+mod cli_admin;
 mod cli_safety;
 mod forward_auth;
 mod nodes;
