@@ -507,7 +507,7 @@ fn the_man_page_renders_and_one_page_per_command_can_be_written() {
     for (renderer, args) in renderers {
         let Ok(output) = Command::new(renderer).args(&args).arg(&top).env("MANPAGER", "cat").env("PAGER", "cat").output() else { continue };
         assert!(output.status.success(), "{renderer}: {}", String::from_utf8_lossy(&output.stderr));
-        let text = String::from_utf8_lossy(&output.stdout).replace(|c: char| c == '\u{8}', "");
+        let text = String::from_utf8_lossy(&output.stdout).replace('\u{8}', "");
         assert!(text.contains("gatehouse") && text.contains("completions"), "{renderer} rendered: {text}");
         rendered_by = Some(renderer);
         break;
