@@ -138,7 +138,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::forward_auth::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Names the matched route to the request log, which runs outside this router.
+        // Names the matched route to the request log, which runs outside this router. A per-route layer (see
+        // below), but one that only copies the route's template: no future, no allocation of its own.
         .layer(crate::request_log::RecordRoute)
         .with_state(state.clone());
     // The layers wrap the API's router once, as one service. `Router::layer` would wrap every route in a
