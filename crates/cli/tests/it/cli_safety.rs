@@ -87,7 +87,11 @@ impl Spawned {
                     }
                     seen.push(line);
                 }
-                Err(_) => panic!("serve did not start: {}", seen.join("\n")),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("serve did not start: {}", seen.join("\n"));
+                }
             }
         }
     }
