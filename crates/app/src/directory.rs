@@ -330,6 +330,7 @@ impl App {
         if !self.store.set_password(id, &hash).await? {
             return Err(AppError::not_found(format!("No user has the id {}.", id.0)));
         }
+        self.audit(AuditKind::UserPasswordReset, None, None, AuditDetails::new().target(id.0).user(id)).await;
         Ok(())
     }
 
@@ -341,6 +342,7 @@ impl App {
             return Err(AppError::not_found(format!("No user has the id {}.", id.0)));
         }
         self.apply(&[Invalidation::User(id)]);
+        self.audit(AuditKind::UserAdminChanged, None, None, AuditDetails::new().target(id.0).user(id).admin(is_admin)).await;
         Ok(())
     }
 
@@ -380,6 +382,7 @@ impl App {
         if !self.store.delete_organization(org.id).await? {
             return Err(AppError::not_found(format!("No organization has the id {id}.")));
         }
+        self.audit(AuditKind::OrganizationDeleted, None, Some(org.id), AuditDetails::new().target(org.id).name(&org.name)).await;
         Ok(org)
     }
 
@@ -389,6 +392,8 @@ impl App {
         if !self.store.delete_team(team.id).await? {
             return Err(AppError::not_found(format!("No team has the id {id}.")));
         }
+        let details = AuditDetails::new().target(team.id).name(&team.name);
+        self.audit(AuditKind::TeamDeleted, None, Some(team.organization_id), details).await;
         Ok(team)
     }
 
@@ -399,11 +404,13 @@ impl App {
     /// its members.
     pub async fn remove_organization_member(&self, organization: OrganizationId, user: &User) -> AppResult<()> {
         let org = self.organization_by_id(organization).await?;
+        let before = self.store.organization_role(org.id, user.id).await?;
         match self.store.remove_organization_member(org.id, user.id, self.clock.now()).await? {
             MemberRemoval::Removed { revoked_grants } => {
                 if !revoked_grants.is_empty() {
                     self.apply(&[Invalidation::OAuth]);
                 }
+                self.record_role_change(None, org.id, user.id, before, None).await;
                 Ok(())
             }
             MemberRemoval::NotAMember => {
@@ -423,6 +430,8 @@ impl App {
         if !self.store.remove_team_member(team.id, user.id).await? {
             return Err(AppError::not_found(format!("{} is not a member of team {}.", user.email.as_str(), team.id)));
         }
+        let details = AuditDetails::new().target(team.id).name(&team.name).user(user.id);
+        self.audit(AuditKind::MemberRemoved, None, Some(team.organization_id), details).await;
         Ok(())
     }
 }

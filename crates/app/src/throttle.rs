@@ -80,6 +80,8 @@ impl App {
         let generation = self.clock.now().as_millis().to_string();
         self.store.put_setting(&unlock_setting(&account), &generation).await?;
         tracing::info!(user = user.id.0, "login limits lifted");
+        let details = gatehouse_domain::AuditDetails::new().target(user.id.0).user(user.id);
+        self.audit(gatehouse_domain::AuditKind::UserUnlocked, None, None, details).await;
         Ok(())
     }
 }

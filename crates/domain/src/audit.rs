@@ -78,9 +78,9 @@ audit_kinds! {
     TeamDeleted => "team_deleted",
     UserCreated => "user_created",
     UserDeleted => "user_deleted",
-    /// Reserved for the administration commands: a password set by an administrator.
+    /// A password set by an operator (`gatehouse user reset-password`).
     UserPasswordReset => "user_password_reset",
-    /// Reserved for the administration commands: the platform administrator flag changed.
+    /// The platform administrator flag changed (`gatehouse user set-admin`).
     UserAdminChanged => "user_admin_changed",
     UserUnlocked => "user_unlocked",
 }

@@ -164,6 +164,13 @@ async fn set_admin_applies_at_once_and_revoke_refuses_admin_scoped_tokens_with_4
     let listed = gatehouse_json(&server.database_url, &["user", "list"], "").await;
     let listed_ops = listed.as_array().unwrap().iter().find(|user| user["email"] == "ops@example.com").unwrap();
     assert_eq!(listed_ops["administrator"], false);
+
+    // Both changes are in the audit log, newest first, as the operator's.
+    let log = gatehouse_json(&server.database_url, &["audit", "list", "--event", "user_admin_changed"], "").await;
+    let changes: Vec<&Value> = log["auditLogs"].as_array().unwrap().iter().collect();
+    assert_eq!(changes.len(), 2, "{log:#}");
+    assert_eq!((&changes[0]["details"]["isAdmin"], &changes[1]["details"]["isAdmin"]), (&Value::from(false), &Value::from(true)));
+    assert_eq!(changes[0]["actor"]["type"], "operator");
 }
 
 #[tokio::test]
