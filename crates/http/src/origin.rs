@@ -52,7 +52,12 @@ pub struct OriginService<S> {
 pub fn origin_of<B>(request: &Request<B>, trusted: &TrustedProxies) -> AuditOrigin {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
     let address = peer.map(|peer| client_address(peer, request.headers(), trusted));
-    let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|value| value.to_str().ok());
+    // The id the request log settled on (the client's if sane, else the node's own), which runs outside
+    // this layer; the raw header only when that layer is absent (a router assembled without it).
+    let request_id = match request.extensions().get::<crate::request_id::RequestId>() {
+        Some(crate::request_id::RequestId(id)) => id.to_str().ok(),
+        None => request.headers().get(REQUEST_ID_HEADER).and_then(|value| value.to_str().ok()),
+    };
     AuditOrigin::new(address, request_id)
 }
 

@@ -381,18 +381,14 @@ pub trait PoolStatistics {
     fn pool_stats(&self) -> Vec<PoolStats>;
 }
 
-impl<DB: Backend> PoolStatistics for crate::sql_store::SqlStore<DB> {
-    fn pool_stats(&self) -> Vec<PoolStats> {
-        let stats = |pool: &'static str, of: &Pool<DB>| PoolStats {
-            pool,
-            size: of.size(),
-            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
-            max: of.options().get_max_connections(),
-        };
-        if DB::LABEL == "postgres" {
-            vec![stats("shared", &self.pool)]
-        } else {
-            vec![stats("reads", &self.pool), stats("writes", &self.writer)]
-        }
-    }
+/// Whether opening a store may create it. Only `serve` and `migrate --to` create stores: any other
+/// command pointed at the wrong path must say so, not leave an empty store there and then report that the
+/// user it was asked about does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// A missing SQLite file is created; an empty database gets the tables.
+    CreateIfMissing,
+    /// The store must already be there, set up by an earlier start: a missing SQLite file, or a database
+    /// without Gatehouse's tables, is [`StoreError::Missing`](crate::StoreError::Missing). Pending migrations still run.
+    MustExist,
 }

@@ -10,7 +10,7 @@ use crate::schema::{self, Table};
 use crate::postgres::PostgresStore;
 use crate::sql_store::SqlStore;
 use crate::sqlite::SqliteStore;
-use crate::OpenMode;
+use crate::backend::OpenMode;
 use crate::error::{StoreError, StoreResult, redact_url};
 
 pub use crate::schema::ColumnType;

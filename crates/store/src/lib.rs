@@ -47,17 +47,7 @@ pub use sqlite::SqliteStore;
 pub use error::{StoreError, StoreResult, redact_url};
 pub use store::{DynStore, Store, open, open_with};
 
-/// Whether opening a store may create it. Only `serve` and `migrate --to` create stores: any other
-/// command pointed at the wrong path must say so, not leave an empty store there and then report that the
-/// user it was asked about does not exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenMode {
-    /// A missing SQLite file is created; an empty database gets the tables.
-    CreateIfMissing,
-    /// The store must already be there, set up by an earlier start: a missing SQLite file, or a database
-    /// without Gatehouse's tables, is [`StoreError::Missing`]. Pending migrations still run.
-    MustExist,
-}
+pub use backend::OpenMode;
 
 pub use backend::{PoolStatistics, PoolStats};
 

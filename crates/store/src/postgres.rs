@@ -13,7 +13,7 @@ use crate::group_commit::{Committer, TOKEN_BATCH};
 use crate::schema::ColumnType;
 use crate::listener::RevocationListener;
 use crate::sql_store::SqlStore;
-use crate::OpenMode;
+use crate::backend::OpenMode;
 use crate::error::{StoreError, StoreResult, redact_url};
 
 pub type PostgresStore = SqlStore<Postgres>;

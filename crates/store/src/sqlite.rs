@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use crate::api_tokens::insert_api_token_batch;
-use crate::OpenMode;
+use crate::backend::OpenMode;
 use crate::backend::{Backend, On, Query, query, read_column, sqlx_query};
 use crate::value::Value;
 use crate::group_commit::{Committer, TOKEN_BATCH};

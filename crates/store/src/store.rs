@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::backend::{Backend, query};
-use crate::OpenMode;
+use crate::backend::OpenMode;
 use crate::error::{StoreError, StoreResult, redact_url};
 use crate::postgres::PostgresStore;
 use crate::repositories::*;

@@ -24,15 +24,14 @@ async fn an_owner_reads_the_organizations_audit_log_and_nobody_else_does() {
     let owner_token = server.token(&owner, &["user:read", "user:write", "organizations:read"]).await;
 
     // A token created and deleted through the API.
-    let (status, created) = json(
-        server
-            .request(Method::POST, "/api/v2/users/me/api-tokens", &owner_token)
-            .json(&json!({ "label": "audited", "scope": ["user:read"] }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let response = server
+        .request(Method::POST, "/api/v2/users/me/api-tokens", &owner_token)
+        .json(&json!({ "label": "audited", "scope": ["user:read"] }))
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let (status, created) = json(response).await;
     assert_eq!(status, 200, "{created}");
     let created_secret = created["apiToken"]["token"].as_str().expect("the new token").to_string();
     let created_key = created["apiToken"]["created"].as_str().expect("its key").to_string();
@@ -62,6 +61,7 @@ async fn an_owner_reads_the_organizations_audit_log_and_nobody_else_does() {
     assert_eq!(created_event["actor"]["email"], world.email.as_str());
     assert_eq!(created_event["actor"]["type"], "user");
     assert_eq!(created_event["clientAddress"], "127.0.0.1", "from where: the socket's peer");
+    assert_eq!(created_event["requestId"], request_id.as_str(), "the id the node made and answered with");
     assert!(created_event["uuid"].as_str().is_some_and(|uuid| uuid.len() == 36));
     assert!(created_event["triggeredAt"].as_i64().is_some() && created_event["createdAt"].as_str().is_some());
     assert_eq!(created_event["details"]["label"], "audited");
@@ -158,11 +158,13 @@ async fn the_database_keeps_the_log_append_only() {
 }
 
 /// `gatehouse audit list`: the operator reads the log from the command line, with filters, as JSON.
-#[test]
-fn the_operator_lists_the_log_from_the_command_line() {
+#[tokio::test]
+async fn the_operator_lists_the_log_from_the_command_line() {
     use crate::cli::cli;
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}/audit.db", dir.path().display());
+    // Made as `serve` makes it: the other commands only open a store that exists.
+    gatehouse_store::open(&database).await.expect("create the store");
     let (ok, _, stderr) = cli(&database, &["user", "create", "--name", "Ada", "--email", "ada@example.com"], "");
     assert!(ok, "{stderr}");
     let (ok, out, stderr) = cli(&database, &["audit", "list", "--event", "user_created", "--json"], "");

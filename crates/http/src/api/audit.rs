@@ -8,9 +8,10 @@ use gatehouse_app::AppError;
 use gatehouse_app::audit::AuditEntry;
 use gatehouse_domain::{AuditFilter, AuditKind, AuditPage, Email, OrganizationId, Page, Timestamp, UserId};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, MakeErrorBody};
 use crate::extract::{MakeQuery, path_id};
 use crate::state::AppState;
 
@@ -18,6 +19,14 @@ use crate::state::AppState;
 pub const DEFAULT_LIMIT: u32 = 100;
 
 /// Make's `GET /audit-logs/organization/{organizationId}`.
+#[utoipa::path(get, path = "/api/v2/audit-logs/organization/{id}", tag = "audit", operation_id = "audit-logs-organization",
+    params(("id" = i64, Path, description = "The organization's id."), AuditLogQuery),
+    responses(
+        (status = 200, description = "A page of the organization's events, newest first unless pg[sortDir]=asc.", body = AuditLogList),
+        (status = 400, description = "An unknown event name, author, date or paging value (IM005).", body = MakeErrorBody),
+        (status = 403, description = "The caller is a member but neither an owner nor an admin of the organization.", body = MakeErrorBody),
+        (status = 404, description = "No organization the caller belongs to has this id.", body = MakeErrorBody),
+    ))]
 pub async fn organization_log(
     State(state): State<AppState>,
     caller: Caller,
@@ -36,6 +45,12 @@ pub async fn organization_log(
 }
 
 /// `GET /admin/audit-logs`: every event of the platform, with Make's filters and `organizationId`.
+#[utoipa::path(get, path = "/api/v2/admin/audit-logs", tag = "admin", operation_id = "admin-audit-logs",
+    params(AuditLogQuery, ("organizationId" = Option<i64>, Query, description = "Only this organization's events.")),
+    responses(
+        (status = 200, description = "A page of the platform's events, newest first unless pg[sortDir]=asc.", body = AuditLogList),
+        (status = 400, description = "An unknown event name, author, date or paging value (IM005).", body = MakeErrorBody),
+    ))]
 pub async fn platform_log(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
     let raw = raw.unwrap_or_default();
     let query = AuditQuery::parse(&raw)?;
@@ -223,4 +238,94 @@ mod tests {
         assert!(AuditQuery::parse("team=1").is_err());
         assert!(AuditQuery::parse("author=1&author[1]=2").is_err());
     }
+}
+
+// What `listing` and `entry` write, for the OpenAPI document. They build JSON directly (the CLI prints the same
+// shape), so these types are never built; `openapi::tests` and the audit integration tests read the real
+// answers against the same field names.
+
+/// Make's audit-log query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes what `AuditQuery::parse` reads; never built.
+pub struct AuditLogQuery {
+    /// An event name (`api_token_created`, …), or several as `event[0]`, `event[1]`, ….
+    event: Option<String>,
+    /// Only what this user did: a user id or an email.
+    author: Option<String>,
+    /// From this date (`2026-12-01`) or RFC 3339 time, inclusive.
+    #[param(rename = "dateFrom")]
+    date_from: Option<String>,
+    /// Up to this date or RFC 3339 time, inclusive.
+    #[param(rename = "dateTo")]
+    date_to: Option<String>,
+    /// How many entries (default 100).
+    #[param(rename = "pg[limit]", minimum = 1)]
+    limit: Option<u32>,
+    /// How many entries to skip.
+    #[param(rename = "pg[offset]", minimum = 0)]
+    offset: Option<u32>,
+    /// `triggeredAt` only.
+    #[param(rename = "pg[sortBy]")]
+    sort_by: Option<String>,
+    /// `desc` (the default) or `asc`.
+    #[param(rename = "pg[sortDir]")]
+    sort_dir: Option<String>,
+}
+
+/// A page of audit-log entries.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Describes `listing`'s JSON; never built.
+pub struct AuditLogList {
+    audit_logs: Vec<AuditLogEntry>,
+    pg: AuditLogPaging,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Describes `listing`'s JSON; never built.
+pub struct AuditLogPaging {
+    /// Always `triggeredAt`.
+    sort_by: String,
+    /// `desc` or `asc`.
+    sort_dir: String,
+    limit: u32,
+    offset: u32,
+}
+
+/// One event: Make's fields, then Gatehouse's own. Never a secret.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Describes `entry`'s JSON; never built.
+pub struct AuditLogEntry {
+    uuid: String,
+    /// ISO 8601.
+    created_at: String,
+    /// Milliseconds since the Unix epoch.
+    triggered_at: i64,
+    organization_id: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    organization: Option<Value>,
+    /// What happened: `api_token_created`, `login_failed`, `refresh_token_replayed`, ….
+    event_name: String,
+    /// Always null: teams have no log of their own yet.
+    #[schema(value_type = Option<Object>)]
+    team: Option<Value>,
+    /// Who: `id`, `name`, `email`, `type` (`user`, `client`, `operator`, `anonymous`, `system`), `clientId`.
+    #[schema(value_type = Object)]
+    actor: Value,
+    target_id: Option<String>,
+    /// Before and after, for changes (a role, say).
+    #[schema(value_type = Option<Object>)]
+    version: Option<Value>,
+    target_user_id: Option<i64>,
+    target_client_id: Option<String>,
+    /// The client's address, through trusted proxies; null at the command line.
+    client_address: Option<String>,
+    /// The request's `X-Request-Id`.
+    request_id: Option<String>,
+    /// What the event touched: label, scopes, role, key ids, reason.
+    #[schema(value_type = Object)]
+    details: Value,
 }
