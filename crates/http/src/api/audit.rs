@@ -57,8 +57,9 @@ pub async fn platform_log(State(state): State<AppState>, RawQuery(raw): RawQuery
     let Some(mut filter) = query.filter(&state).await? else {
         return Ok(Json(listing(&[], query.page)));
     };
-    if MakeQuery::parse(&raw).get("organizationId").is_some() {
-        filter.organization = Some(OrganizationId(MakeQuery::parse(&raw).required_id("organizationId")?));
+    let make_query = MakeQuery::parse(&raw);
+    if make_query.get("organizationId").is_some() {
+        filter.organization = Some(OrganizationId(make_query.required_id("organizationId")?));
     }
     let entries = state.app.audit_log(filter, query.page).await?;
     Ok(Json(listing(&entries, query.page)))
