@@ -18,10 +18,6 @@ use tower::{Layer, Service};
 
 use crate::client_address::{TrustedProxies, client_address};
 
-/// The header a request id arrives in: from a proxy in front, or from the request-id layer when it runs
-/// before this one.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
 #[derive(Clone)]
 pub struct OriginLayer {
     trusted: Arc<TrustedProxies>,
@@ -52,12 +48,9 @@ pub struct OriginService<S> {
 pub fn origin_of<B>(request: &Request<B>, trusted: &TrustedProxies) -> AuditOrigin {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
     let address = peer.map(|peer| client_address(peer, request.headers(), trusted));
-    // The id the request log settled on (the client's if sane, else the node's own), which runs outside
-    // this layer; the raw header only when that layer is absent (a router assembled without it).
-    let request_id = match request.extensions().get::<crate::request_id::RequestId>() {
-        Some(crate::request_id::RequestId(id)) => id.to_str().ok(),
-        None => request.headers().get(REQUEST_ID_HEADER).and_then(|value| value.to_str().ok()),
-    };
+    // The id the request log settled on (the client's if sane, else the node's own): that layer runs outside
+    // this one. Never the raw header, which nothing has checked.
+    let request_id = request.extensions().get::<crate::request_id::RequestId>().and_then(|crate::request_id::RequestId(id)| id.to_str().ok());
     AuditOrigin::new(address, request_id)
 }
 
