@@ -65,7 +65,11 @@ export async function openSession(browser, gh, { permissions = [] } = {}) {
     const page = await context.newPage();
     page.on('console', (message) => {
         // Chromium reports CSP violations as console errors ("Refused to load …").
-        if (message.type() === 'error') seen.consoleErrors.push(`${message.text()} (at ${page.url()})`);
+        if (message.type() !== 'error') return;
+        // Chromium asks for /favicon.ico by itself; that is the browser's request, not the page's.
+        const source = message.location()?.url ?? '';
+        if (new URL(source, origin).pathname === '/favicon.ico' && source.startsWith(origin)) return;
+        seen.consoleErrors.push(`${message.text()} (at ${page.url()})`);
     });
     page.on('pageerror', (error) => seen.pageErrors.push(`${error.message} (at ${page.url()})`));
     page.on('request', (request) => seen.urls.push(request.url()));
