@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import {
     api,
     assertCleanBrowsing,
+    byText,
     notice,
     openSession,
     pkcePair,
@@ -99,7 +100,7 @@ test('5. request an OAuth app, approve it, authorize it in the browser, revoke i
             await screenshot(admin.page, '14-admin-client-queue');
             await Promise.all([
                 admin.page.waitForNavigation(),
-                queued.getByRole('button', { name: 'Approve', exact: true }).click(),
+                byText(queued, 'button', 'Approve').click(),
             ]);
             await notice(admin.page);
 
@@ -109,7 +110,7 @@ test('5. request an OAuth app, approve it, authorize it in the browser, revoke i
             assert.match(await approved.textContent(), /approved/i, 'the app is approved');
             await Promise.all([
                 userPage.waitForNavigation(),
-                approved.getByRole('button', { name: 'Rotate secret', exact: true }).click(),
+                byText(approved, 'button', 'Rotate secret').click(),
             ]);
             const secret = (await userPage.locator('#new-secret').textContent()).trim();
             assert.ok(secret.length >= 16, 'a client secret is shown');
@@ -174,7 +175,7 @@ test('5. request an OAuth app, approve it, authorize it in the browser, revoke i
             await screenshot(userPage, '18-authorized-apps');
             await Promise.all([
                 userPage.waitForNavigation(),
-                grant.getByRole('button', { name: 'Revoke', exact: true }).click(),
+                byText(grant, 'button', 'Revoke').click(),
             ]);
             await notice(userPage);
             assert.equal(await userPage.locator(`#authorized-apps tr[data-client="${clientId}"]`).count(), 0);

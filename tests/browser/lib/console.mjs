@@ -212,6 +212,15 @@ export async function api(gh, path, authorization) {
     return { status: response.status, body };
 }
 
+/**
+ * The `tag` inside `scope` whose visible text is exactly `text`. For controls in table rows, whose accessible
+ * name may add the row's subject ("Delete my token") to the visible word.
+ */
+export function byText(scope, tag, text) {
+    const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return scope.locator(tag).filter({ hasText: new RegExp(`^\\s*${escaped}\\s*$`) });
+}
+
 /** A PKCE pair (RFC 7636, S256). */
 export function pkcePair() {
     const verifier = randomBytes(32).toString('base64url');
