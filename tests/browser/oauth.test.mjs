@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import {
     api,
     assertCleanBrowsing,
+    atPath,
     byText,
     notice,
     openSession,
@@ -81,7 +82,7 @@ test('5. request an OAuth app, approve it, authorize it in the browser, revoke i
             await userPage.getByLabel('Description', { exact: true }).fill('Made by the browser tests.');
             await screenshot(userPage, '13-oauth-app-request-form');
             await Promise.all([
-                userPage.waitForURL(`${origin}/developer/apps`),
+                userPage.waitForURL(atPath('/developer/apps')),
                 userPage.getByRole('button', { name: 'Request app', exact: true }).click(),
             ]);
             await notice(userPage);

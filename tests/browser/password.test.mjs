@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import {
     alertText,
     assertCleanBrowsing,
+    atPath,
     createMember,
     notice,
     openSession,
@@ -30,7 +31,7 @@ test('6. a forgotten password reset through the emailed link, which works once',
         const { page, origin } = session;
         await page.goto(`${origin}/login`);
         await Promise.all([
-            page.waitForURL(`${origin}/forgot-password`),
+            page.waitForURL(atPath('/forgot-password')),
             page.getByRole('link', { name: 'Forgot your password?', exact: true }).click(),
         ]);
         await screenshot(page, '08-forgot-password');
@@ -64,7 +65,7 @@ test('6. a forgotten password reset through the emailed link, which works once',
         await page.getByLabel('New password', { exact: true }).fill(newPassword);
         await page.getByLabel('Repeat the new password', { exact: true }).fill(newPassword);
         await Promise.all([
-            page.waitForURL(`${origin}/login`),
+            page.waitForURL(atPath('/login')),
             page.getByRole('button', { name: 'Set password', exact: true }).click(),
         ]);
         await notice(page);

@@ -10,6 +10,7 @@ import {
     alertText,
     api,
     assertCleanBrowsing,
+    atPath,
     byText,
     notice,
     openSession,
@@ -30,7 +31,7 @@ async function scopesOf(gh, token) {
     return [...body.authorization.scope].sort();
 }
 
-test('1. signing in at /user/api: to /login?next=/user/api and back; wrong password refused; profile; sign out', TEST_OPTIONS, async () => {
+test('1. signing in at /user/api: to /login?next=/user/api and back; a wrong password refused; signing out', TEST_OPTIONS, async () => {
     await withWorld({}, async ({ gh, browser }) => {
         const session = await openSession(browser, gh);
         const { page, origin } = session;
@@ -72,26 +73,40 @@ test('1. signing in at /user/api: to /login?next=/user/api and back; wrong passw
         await page.goto(`${origin}/`);
         assert.equal(new URL(page.url()).pathname, '/user/api', '/ sends a signed-in user to /user/api');
 
-        // The profile: the same data as PATCH /api/v2/users/me.
-        await nav.getByRole('link', { name: 'Profile', exact: true }).click();
-        await page.waitForURL(`${origin}/user/profile`);
+        await signOut(session);
+        await page.goto(`${origin}/user/api`);
+        assert.equal(new URL(page.url()).pathname, '/login', 'signed out: /user/api asks to sign in again');
+
+        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token], expectedStatuses: [401] });
+    });
+});
+
+test('1b. the profile page changes what GET /api/v2/users/me shows', TEST_OPTIONS, async () => {
+    await withWorld({}, async ({ gh, browser }) => {
+        const session = await openSession(browser, gh);
+        const { page, origin } = session;
+        await signIn(session, gh.admin);
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Profile', exact: true }).click();
+        await page.waitForURL(atPath('/user/profile'));
         await page.getByLabel('Name', { exact: true }).fill('Ada Console');
         await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save', exact: true }).click()]);
         await notice(page);
         await screenshot(page, '10-profile');
         const me = await api(gh, '/api/v2/users/me', `Token ${gh.admin.token}`);
         assert.equal(me.body.authUser.name, 'Ada Console', 'the profile page changed the name the API shows');
+        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token] });
+    });
+});
 
-        // Without an SMTP server, no reset form: the page says to ask an administrator.
-        await signOut(session);
+test('1c. without an SMTP server, "Forgot your password?" offers no form and says to ask an administrator', TEST_OPTIONS, async () => {
+    await withWorld({}, async ({ gh, browser }) => {
+        const session = await openSession(browser, gh);
+        const { page, origin } = session;
         await page.goto(`${origin}/forgot-password`);
         assert.equal(await page.locator('form input[name="email"]').count(), 0, 'no reset form without SMTP');
+        assert.match(await page.locator('main').textContent(), /administrator/i, 'the page says whom to ask');
         await screenshot(page, '08-forgot-password-no-smtp');
-
-        await page.goto(`${origin}/user/api`);
-        assert.equal(new URL(page.url()).pathname, '/login', 'signed out: /user/api asks to sign in again');
-
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token], expectedStatuses: [401] });
+        assertCleanBrowsing(session);
     });
 });
 
@@ -171,7 +186,7 @@ test('4. deleting the token from the page, with the confirmation: the API refuse
         await page.getByText(`Delete the token ${label}?`).waitFor();
         await screenshot(page, '06-delete-confirmation');
         await Promise.all([
-            page.waitForURL(`${origin}/user/api`),
+            page.waitForURL(atPath('/user/api')),
             page.getByRole('button', { name: 'Delete token', exact: true }).click(),
         ]);
         await notice(page);
@@ -235,7 +250,7 @@ test('7. the token page by keyboard alone, with a visible focus on every button 
 
         const add = await tabUntil(page, (f) => f.tag === 'A' && f.text === 'Add token', '"Add token"');
         assert.equal(add.href, '/user/api/new');
-        await Promise.all([page.waitForURL(`${origin}/user/api/new`), keyboard.press('Enter')]);
+        await Promise.all([page.waitForURL(atPath('/user/api/new')), keyboard.press('Enter')]);
 
         await tabUntil(page, (f) => f.id === 'label', 'the Label field');
         await keyboard.type('typed by keyboard');
@@ -251,7 +266,7 @@ test('7. the token page by keyboard alone, with a visible focus on every button 
         await keyboard.press('Shift+Tab');
         assert.notEqual((await describeFocus(page)).text, 'Save', 'Shift+Tab moves the focus back');
         await tabUntil(page, (f) => f.tag === 'BUTTON' && f.text === 'Save', 'Save again');
-        await Promise.all([page.waitForURL(`${origin}/user/api`), keyboard.press('Enter')]);
+        await Promise.all([page.waitForURL(atPath('/user/api')), keyboard.press('Enter')]);
 
         const token = (await page.locator('#new-token').textContent()).trim();
         assert.match(token, UUID_RE);

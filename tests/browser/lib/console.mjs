@@ -129,6 +129,14 @@ function directiveList(policy) {
     return policy.split(';').map((directive) => directive.trim().replace(/\s+/g, ' '));
 }
 
+/**
+ * A waitForURL() matcher for a path, whatever the query: after a POST the console may carry which notice to
+ * show in the query of the page it redirects to (e.g. `/user/api?done=deleted`).
+ */
+export function atPath(path) {
+    return (url) => url.pathname === path;
+}
+
 /** A full-page PNG in tests/browser/screenshots/NAME.png, for a person to look at. */
 export async function screenshot(page, name) {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
@@ -167,11 +175,11 @@ export async function signOut(session) {
 export async function addTokenThroughForm(session, { label, scopes }, screenshots = null) {
     const { page, origin } = session;
     if (new URL(page.url()).pathname !== '/user/api') await page.goto(`${origin}/user/api`);
-    await Promise.all([page.waitForURL(`${origin}/user/api/new`), page.getByRole('link', { name: 'Add token', exact: true }).click()]);
+    await Promise.all([page.waitForURL(atPath('/user/api/new')), page.getByRole('link', { name: 'Add token', exact: true }).click()]);
     await page.getByLabel('Label', { exact: true }).fill(label);
     for (const scope of scopes) await page.locator(`input[type="checkbox"][name="scopes"][value="${scope}"]`).check();
     if (screenshots) await screenshot(page, screenshots.form);
-    await Promise.all([page.waitForURL(`${origin}/user/api`), page.getByRole('button', { name: 'Save', exact: true }).click()]);
+    await Promise.all([page.waitForURL(atPath('/user/api')), page.getByRole('button', { name: 'Save', exact: true }).click()]);
     const token = (await page.locator('#new-token').textContent())?.trim();
     assert.match(token ?? '', UUID_RE, '#new-token holds a UUID token');
     await assertVisibleText(page, 'Copy it now: you will not see it again.');
