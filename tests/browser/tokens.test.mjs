@@ -12,6 +12,7 @@ import {
     assertCleanBrowsing,
     atPath,
     byText,
+    createMember,
     notice,
     openSession,
     screenshot,
@@ -107,6 +108,38 @@ test('1c. without an SMTP server, "Forgot your password?" offers no form and say
         assert.match(await page.locator('main').textContent(), /administrator/i, 'the page says whom to ask');
         await screenshot(page, '08-forgot-password-no-smtp');
         assertCleanBrowsing(session);
+    });
+});
+
+test('1d. changing the password on /user/password ends the other browser\'s session', TEST_OPTIONS, async () => {
+    await withWorld({}, async ({ gh, browser }) => {
+        const person = await createMember(gh, { email: 'mover@browser.test', name: 'Mo Ver', password: 'first password 1d' });
+        const here = await openSession(browser, gh);
+        const elsewhere = await openSession(browser, gh);
+        await signIn(here, person, '/user/password');
+        await signIn(elsewhere, person, '/user/api');
+        const { page } = here;
+        const newPassword = 'second password 1d';
+        await page.getByLabel('Current password', { exact: true }).fill(person.password);
+        await page.getByLabel('New password', { exact: true }).fill(newPassword);
+        await page.getByLabel('Repeat the new password', { exact: true }).fill(newPassword);
+        await screenshot(page, '11-password');
+        await Promise.all([
+            page.waitForNavigation(),
+            page.getByRole('button', { name: 'Change password', exact: true }).click(),
+        ]);
+        await notice(page);
+
+        await elsewhere.page.reload();
+        assert.equal(new URL(elsewhere.page.url()).pathname, '/login', 'the other session is over');
+        await submitLogin(elsewhere.page, person);
+        assert.equal(new URL(elsewhere.page.url()).pathname, '/login', 'the old password no longer signs in');
+        await submitLogin(elsewhere.page, { email: person.email, password: newPassword });
+        assert.equal(new URL(elsewhere.page.url()).pathname, '/user/api', 'the new one does');
+
+        for (const session of [here, elsewhere]) {
+            assertCleanBrowsing(session, { secrets: [person.password, newPassword], expectedStatuses: [401] });
+        }
     });
 });
 
