@@ -1,11 +1,12 @@
-// "Forgot your password?" through a real SMTP server (aiosmtpd): request the link, read the email the server
-// received, open the link, set a new password, sign in with it; the old password and the used link are
-// refused.
+// Email through a real SMTP server (aiosmtpd): "Forgot your password?" (request the link, read the email the
+// server received, open the link, set a new password, sign in with it; the old password and the used link are
+// refused), and the notice a user gets when a token is made on their account.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+    addTokenThroughForm,
     alertText,
     assertCleanBrowsing,
     atPath,
@@ -13,6 +14,7 @@ import {
     notice,
     openSession,
     screenshot,
+    signIn,
     signOut,
     submitLogin,
 } from './lib/console.mjs';
@@ -91,5 +93,21 @@ test('6. a forgotten password reset through the emailed link, which works once',
             secrets: [person.password, newPassword, gh.admin.token],
             expectedStatuses: [400, 401, 404, 410],
         });
+    });
+});
+
+test('6b. a token made in the console sends its owner a notice by email, without the token', TEST_OPTIONS, async () => {
+    await withWorld({ smtp: true }, async ({ gh, browser, smtp }) => {
+        const person = await createMember(gh, { email: 'noticed@browser.test', name: 'No Ticed', password: 'noticed password 6b' });
+        const session = await openSession(browser, gh);
+        await signIn(session, person);
+        const label = 'emailed about';
+        const token = await addTokenThroughForm(session, { label, scopes: ['user:read'] });
+        const email = await smtp.waitForMessage(person.email);
+        const body = `${email.subject}\n${email.text ?? ''}\n${email.html ?? ''}`;
+        assert.ok(body.includes(label), `the notice names the token's label:\n${body}`);
+        assert.ok(!body.includes(token), 'the notice does not carry the token');
+        assert.ok(!body.includes(token.slice(9)), 'nor the secret part of it');
+        assertCleanBrowsing(session, { secrets: [person.password, token] });
     });
 });
