@@ -38,8 +38,8 @@ test('8. an administrator creates a user on /admin/users who can then sign in; /
             'and not in their navigation',
         );
 
-        assertCleanBrowsing(admin, { secrets: [gh.admin.password, gh.admin.token, created.password] });
-        assertCleanBrowsing(newcomer, { secrets: [created.password], expectedStatuses: [403] });
+        await assertCleanBrowsing(admin, { secrets: [gh.admin.password, gh.admin.token, created.password] });
+        await assertCleanBrowsing(newcomer, { secrets: [created.password], expectedStatuses: [403] });
     });
 });
 
@@ -53,6 +53,6 @@ test('8b. a member\'s console: no administration scopes on the token form', TEST
         for (const scope of ['admin:read', 'admin:write', 'apps:read', 'apps:write', 'system:read', 'system:write']) {
             assert.ok(!offered.includes(scope), `${scope} is not offered to a member`);
         }
-        assertCleanBrowsing(session, { secrets: [member.password] });
+        await assertCleanBrowsing(session, { secrets: [member.password] });
     });
 });

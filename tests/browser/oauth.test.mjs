@@ -193,7 +193,7 @@ test('5. request an OAuth app, approve it, authorize it in the browser, revoke i
             assert.equal(refreshed.body.error, 'invalid_grant');
 
             const secrets = [developer.password, gh.admin.password, gh.admin.token, secret, accessToken, refreshToken];
-            for (const session of [user, admin, oauth]) assertCleanBrowsing(session, { secrets });
+            for (const session of [user, admin, oauth]) await assertCleanBrowsing(session, { secrets });
         });
     } finally {
         await callback.stop();

@@ -89,7 +89,7 @@ test('6. a forgotten password reset through the emailed link, which works once',
         // The reset token is in the emailed link by design, and only in the one request that opens it.
         const withToken = session.seen.urls.filter((url) => url.includes(resetToken));
         assert.ok(withToken.every((url) => url === resetUrl), `the reset token only in its link: ${withToken}`);
-        assertCleanBrowsing(session, {
+        await assertCleanBrowsing(session, {
             secrets: [person.password, newPassword, gh.admin.token],
             expectedStatuses: [400, 401, 404, 410],
         });
@@ -108,6 +108,6 @@ test('6b. a token made in the console sends its owner a notice by email, without
         assert.ok(body.includes(label), `the notice names the token's label:\n${body}`);
         assert.ok(!body.includes(token), 'the notice does not carry the token');
         assert.ok(!body.includes(token.slice(9)), 'nor the secret part of it');
-        assertCleanBrowsing(session, { secrets: [person.password, token] });
+        await assertCleanBrowsing(session, { secrets: [person.password, token] });
     });
 });

@@ -78,7 +78,7 @@ test('1. signing in at /user/api: to /login?next=/user/api and back; a wrong pas
         await page.goto(`${origin}/user/api`);
         assert.equal(new URL(page.url()).pathname, '/login', 'signed out: /user/api asks to sign in again');
 
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token], expectedStatuses: [401] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token], expectedStatuses: [401] });
     });
 });
 
@@ -95,7 +95,7 @@ test('1b. the profile page changes what GET /api/v2/users/me shows', TEST_OPTION
         await screenshot(page, '10-profile');
         const me = await api(gh, '/api/v2/users/me', `Token ${gh.admin.token}`);
         assert.equal(me.body.authUser.name, 'Ada Console', 'the profile page changed the name the API shows');
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token] });
     });
 });
 
@@ -107,7 +107,7 @@ test('1c. without an SMTP server, "Forgot your password?" offers no form and say
         assert.equal(await page.locator('form input[name="email"]').count(), 0, 'no reset form without SMTP');
         assert.match(await page.locator('main').textContent(), /administrator/i, 'the page says whom to ask');
         await screenshot(page, '08-forgot-password-no-smtp');
-        assertCleanBrowsing(session);
+        await assertCleanBrowsing(session);
     });
 });
 
@@ -138,7 +138,7 @@ test('1d. changing the password on /user/password ends the other browser\'s sess
         assert.equal(new URL(elsewhere.page.url()).pathname, '/user/api', 'the new one does');
 
         for (const session of [here, elsewhere]) {
-            assertCleanBrowsing(session, { secrets: [person.password, newPassword], expectedStatuses: [401] });
+            await assertCleanBrowsing(session, { secrets: [person.password, newPassword], expectedStatuses: [401] });
         }
     });
 });
@@ -154,7 +154,7 @@ test('2. a token with two scopes made through the form works with exactly those 
         const copy = session.page.locator('button.copy[data-copy="new-token"]');
         assert.equal(await copy.count(), 1, 'a copy button for the new token');
         assert.deepEqual(await scopesOf(gh, token), [...TWO_SCOPES].sort());
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
     });
 });
 
@@ -172,7 +172,7 @@ test('2b. invalid input (no scope) is a 400 with the form and an error', TEST_OP
         assert.equal(response.status(), 400);
         assert.ok((await alertText(page)).length > 0);
         assert.equal(await page.getByLabel('Label', { exact: true }).count(), 1, 'the form is shown again');
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token], expectedStatuses: [400] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token], expectedStatuses: [400] });
     });
 });
 
@@ -199,7 +199,7 @@ test('3. reload: the token value is gone, the list shows it masked', TEST_OPTION
         await page.goBack();
         await page.goForward();
         assert.ok(!(await page.content()).includes(token), 'history navigation does not show it again');
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
     });
 });
 
@@ -227,7 +227,7 @@ test('4. deleting the token from the page, with the confirmation: the API refuse
 
         const refused = await api(gh, '/api/v2/users/me', `Token ${token}`);
         assert.equal(refused.status, 401, `the deleted token is refused: ${JSON.stringify(refused.body)}`);
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
     });
 });
 
@@ -316,6 +316,6 @@ test('7. the token page by keyboard alone, with a visible focus on every button 
         await screenshot(page, '07-keyboard-copy-focused');
 
         assert.deepEqual(await scopesOf(gh, token), [box.value], 'the token has the one scope ticked by Space');
-        assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token, token] });
     });
 });

@@ -61,7 +61,7 @@ export async function openSession(browser, gh, { permissions = [] } = {}) {
     });
     context.setDefaultTimeout(10_000);
     context.setDefaultNavigationTimeout(15_000);
-    const seen = { consoleErrors: [], pageErrors: [], urls: [], documents: [] };
+    const seen = { consoleErrors: [], pageErrors: [], urls: [], documents: [], pending: [] };
     const page = await context.newPage();
     page.on('console', (message) => {
         // Chromium reports CSP violations as console errors ("Refused to load …").
@@ -76,11 +76,14 @@ export async function openSession(browser, gh, { permissions = [] } = {}) {
     page.on('framenavigated', (frame) => {
         if (frame === page.mainFrame()) seen.urls.push(frame.url());
     });
-    page.on('response', async (response) => {
+    page.on('response', (response) => {
         const request = response.request();
         if (request.resourceType() !== 'document' || !response.url().startsWith(origin)) return;
         if (response.status() >= 300 && response.status() < 400) return;
-        seen.documents.push({ url: response.url(), status: response.status(), headers: await response.allHeaders() });
+        const headers = response.allHeaders().then((all) => {
+            seen.documents.push({ url: response.url(), status: response.status(), headers: all });
+        });
+        seen.pending.push(headers.catch(() => {}));
     });
     return { context, page, seen, origin };
 }
@@ -95,8 +98,9 @@ export async function openSession(browser, gh, { permissions = [] } = {}) {
  *   `Cache-Control: no-store`;
  * - none of `secrets` ever appeared in a URL the browser requested or showed.
  */
-export function assertCleanBrowsing(session, { secrets = [], expectedStatuses = [] } = {}) {
+export async function assertCleanBrowsing(session, { secrets = [], expectedStatuses = [] } = {}) {
     const { seen } = session;
+    await Promise.all(seen.pending);
     const expected = new RegExp(`^Failed to load resource: the server responded with a status of (${expectedStatuses.join('|') || 'none'})\\b`);
     const errors = seen.consoleErrors.filter((text) => !expected.test(text));
     assert.deepEqual(seen.pageErrors, [], 'uncaught errors in the page');
@@ -120,7 +124,8 @@ export function assertCleanBrowsing(session, { secrets = [], expectedStatuses = 
     }
 
     for (const secret of secrets.filter(Boolean)) {
-        const leaked = seen.urls.filter((url) => url.includes(secret) || url.includes(encodeURIComponent(secret)));
+        const spellings = [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+        const leaked = seen.urls.filter((url) => spellings.some((spelling) => url.includes(spelling)));
         assert.deepEqual(leaked, [], 'a secret appeared in a URL');
     }
 }
