@@ -97,8 +97,9 @@ fn page(status: StatusCode, template: &dyn DynPage) -> Response {
     response
 }
 
-/// Object-safe rendering, so `page` is compiled once rather than once per template.
-trait DynPage {
+/// Object-safe rendering, so `page` (and the console's `render`) is compiled once rather than once per
+/// template.
+pub trait DynPage {
     fn render_page(&self) -> askama::Result<String>;
 }
 
