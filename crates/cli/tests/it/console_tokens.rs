@@ -316,3 +316,19 @@ async fn an_app_revoked_on_the_authorized_apps_page_loses_its_tokens() {
     assert_eq!(refresh.0, 400, "{}", refresh.1);
     assert!(!browser.get("/user/apps").await.html.contains(&row));
 }
+
+#[tokio::test]
+async fn deleting_the_user_ends_their_console_session_on_every_node() {
+    let server = TestServer::start().await;
+    person(&server, "ada@example.com", false).await;
+    let other_node = server.another_node().await;
+    let mut browser = ConsoleBrowser::new(&server);
+    browser.sign_in("ada@example.com", PASSWORD).await;
+    let mut same_cookie_elsewhere = ConsoleBrowser::new(&other_node);
+    same_cookie_elsewhere.cookies = browser.cookies.clone();
+    assert_eq!(same_cookie_elsewhere.get("/user/api").await.status, 200, "a session opens on every node");
+    let user = server.state().app.user_by_email("ada@example.com").await.unwrap();
+    server.state().app.delete_user(user.id, None).await.unwrap();
+    assert_eq!(browser.get("/user/api").await.status, 303);
+    assert_eq!(same_cookie_elsewhere.get("/user/api").await.status, 303, "and ends on every node");
+}

@@ -19,6 +19,9 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(page::SCRIPT_PATH, get(page::script))
+        .route("/assets/favicon.svg", get(page::favicon))
+        // Browsers ask for /favicon.ico whatever the page links; answer with the icon rather than a 404.
+        .route("/favicon.ico", get(page::favicon))
         .route("/", get(account::root))
         // Signing in and out.
         .route("/login", get(account::login_page).post(account::login))

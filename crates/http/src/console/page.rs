@@ -229,6 +229,17 @@ pub async fn script() -> Response {
     response
 }
 
+const FAVICON: &str = include_str!("../../templates/assets/favicon.svg");
+
+/// `GET /assets/favicon.svg`: browsers ask for an icon on every page; without one they log a 404.
+pub async fn favicon() -> Response {
+    let mut response = FAVICON.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    response
+}
+
 /// A timestamp as the console shows it: a date and a time to the minute, in UTC.
 pub fn when(timestamp: gatehouse_domain::Timestamp) -> String {
     let iso = timestamp.to_iso();

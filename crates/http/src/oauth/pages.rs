@@ -40,7 +40,7 @@ pub const STYLESHEET_PATH: &str = "/assets/gatehouse.css";
 const STYLESHEET: &str = include_str!("../../templates/assets/gatehouse.css");
 
 /// The pages may not be framed (clickjacking), run no script and load nothing but their own stylesheet.
-const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 #[derive(Template)]
 #[template(path = "error.html")]
