@@ -203,6 +203,26 @@ test('3. reload: the token value is gone, the list shows it masked', TEST_OPTION
     });
 });
 
+test('3b. on a 1280 px wide window the token list shows every column, Delete included, without sideways scrolling', TEST_OPTIONS, async () => {
+    await withWorld({}, async ({ gh, browser }) => {
+        const session = await openSession(browser, gh);
+        const { page } = session;
+        await signIn(session, gh.admin);
+        await addTokenThroughForm(session, { label: 'a typical label', scopes: TWO_SCOPES });
+        await page.reload();
+        const table = page.locator('#api-tokens');
+        const overflow = await table.evaluate((element) => {
+            const wrapper = element.parentElement;
+            return { table: element.scrollWidth, wrapper: wrapper.clientWidth, window: document.documentElement.clientWidth };
+        });
+        assert.ok(overflow.table <= overflow.wrapper, `the table (${overflow.table} px) fits its box (${overflow.wrapper} px)`);
+        const deleteLink = byText(table.locator('tr[data-label="a typical label"]'), 'a', 'Delete');
+        const box = await deleteLink.boundingBox();
+        assert.ok(box && box.x + box.width <= overflow.window, 'the Delete link is in view');
+        await assertCleanBrowsing(session, { secrets: [gh.admin.password, gh.admin.token] });
+    });
+});
+
 test('4. deleting the token from the page, with the confirmation: the API refuses it', TEST_OPTIONS, async () => {
     await withWorld({}, async ({ gh, browser }) => {
         const session = await openSession(browser, gh);
