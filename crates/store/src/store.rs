@@ -27,6 +27,7 @@ pub trait Store:
     + SigningKeyRepository
     + RevocationRepository
     + AuditRepository
+    + RoleRepository
     + crate::backend::PoolStatistics
     + Send
     + Sync
