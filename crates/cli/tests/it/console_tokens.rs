@@ -332,3 +332,35 @@ async fn deleting_the_user_ends_their_console_session_on_every_node() {
     assert_eq!(browser.get("/user/api").await.status, 303);
     assert_eq!(same_cookie_elsewhere.get("/user/api").await.status, 303, "and ends on every node");
 }
+
+#[tokio::test]
+async fn the_profile_page_changes_what_the_api_reports() {
+    let server = TestServer::start().await;
+    person(&server, "ada@example.com", false).await;
+    let mut browser = ConsoleBrowser::new(&server);
+    browser.sign_in("ada@example.com", PASSWORD).await;
+    let page = browser.get("/user/profile").await;
+    assert_eq!(page.status, 200);
+    for label in [r#"<label for="name">Name</label>"#, r#"<label for="language">Language</label>"#, r#"<label for="timezone">Timezone</label>"#] {
+        assert!(page.html.contains(label), "{label}: {}", page.html);
+    }
+    let prague = gatehouse_domain::catalogue::timezone_by_code("Europe/Prague").unwrap().id.to_string();
+    let bad = browser.submit(&page, "/user/profile", &[("name", "Ada"), ("language", "en"), ("timezone", "999999")]).await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert!(bad.html.contains(r#"class="alert""#));
+    let not_a_number = browser.submit(&page, "/user/profile", &[("name", "Ada"), ("timezone", "Europe/Prague")]).await;
+    assert_eq!(not_a_number.status, 400);
+    let saved = browser.submit(&page, "/user/profile", &[("name", "Ada King ✓"), ("language", "en"), ("timezone", &prague)]).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/user/profile?done=saved")), "{}", saved.html);
+    let token = {
+        let form_page = browser.get("/user/api/new").await;
+        browser.submit(&form_page, "/user/api", &[("label", "me"), ("scopes", "user:read")]).await;
+        element_text(&browser.get("/user/api").await.html, "new-token").unwrap()
+    };
+    let (status, me) = json(server.get("/api/v2/users/me", &token).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["authUser"]["name"], "Ada King ✓");
+    assert_eq!(me["authUser"]["timezoneId"].to_string(), prague);
+    let again = browser.get("/user/profile").await;
+    assert!(again.html.contains(&format!(r#"<option value="{prague}" selected>Europe/Prague</option>"#)), "the saved zone is selected");
+}
