@@ -143,6 +143,38 @@ test('1d. changing the password on /user/password ends the other browser\'s sess
     });
 });
 
+test('1e. deleting one\'s own account from the profile: every session, token and password ends', TEST_OPTIONS, async () => {
+    await withWorld({}, async ({ gh, browser }) => {
+        const person = await createMember(gh, { email: 'leaving@browser.test', name: 'Lea Ving', password: 'leaving password 1e' });
+        const here = await openSession(browser, gh);
+        const elsewhere = await openSession(browser, gh);
+        await signIn(here, person);
+        await signIn(elsewhere, person);
+        const token = await addTokenThroughForm(here, { label: 'dies with the account', scopes: ['user:read'] });
+        assert.equal((await api(gh, '/api/v2/users/me', `Token ${token}`)).status, 200);
+
+        const { page, origin } = here;
+        await page.goto(`${origin}/user/profile`);
+        await Promise.all([page.waitForURL(atPath('/user/delete')), page.getByRole('link', { name: /^Delete my account/ }).click()]);
+        await screenshot(page, '10-delete-account-confirmation');
+        await Promise.all([
+            page.waitForURL(atPath('/login')),
+            page.getByRole('button', { name: 'Delete my account', exact: true }).click(),
+        ]);
+        await notice(page);
+
+        assert.equal((await api(gh, '/api/v2/users/me', `Token ${token}`)).status, 401, 'the token dies with the account');
+        await elsewhere.page.reload();
+        assert.equal(new URL(elsewhere.page.url()).pathname, '/login', 'the other session is over');
+        const refused = await submitLogin(elsewhere.page, person);
+        assert.equal(refused.status(), 401, 'the password no longer signs in');
+
+        for (const session of [here, elsewhere]) {
+            await assertCleanBrowsing(session, { secrets: [person.password, token], expectedStatuses: [401] });
+        }
+    });
+});
+
 test('2. a token with two scopes made through the form works with exactly those scopes', TEST_OPTIONS, async () => {
     await withWorld({}, async ({ gh, browser }) => {
         const session = await openSession(browser, gh);
