@@ -17,6 +17,7 @@ mod cli;
 mod cli_admin;
 mod cli_safety;
 mod forward_auth;
+mod mail;
 mod nodes;
 mod oauth;
 mod observability;
