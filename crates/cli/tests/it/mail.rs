@@ -157,8 +157,14 @@ async fn serve_with_smtp_url_mails_the_notice_and_the_cli_token_create_does_too(
     let first: Value = serde_json::from_str(&served.first_line()).unwrap();
     let (email, token) = (first["email"].as_str().unwrap().to_string(), first["token"].as_str().unwrap().to_string());
     let body = object!({ "label": "from the API", "scope": ["user:read"] });
-    let (status, _) = crate::cli::BlockingClient.send("POST", &served.base, "/api/v2/users/me/api-tokens", &token, Some(body));
-    assert_eq!(status, 200);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v2/users/me/api-tokens", served.base))
+        .header("authorization", format!("Token {token}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let messages = smtp.wait_for(1).await;
     assert_eq!(messages[0]["to"], object!([email.clone()]));
     assert_eq!(messages[0]["from"], "ops@example.com", "--mail-from");
