@@ -17,6 +17,7 @@ pub mod policy;
 pub mod random;
 pub mod revocation;
 pub mod scope;
+pub mod sealed;
 pub mod secrets;
 pub mod time;
 
