@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod page;
+pub mod password_reset;
 pub mod tokens;
 
 use axum::Router;
@@ -26,6 +27,10 @@ pub fn routes() -> Router<AppState> {
         // Signing in and out.
         .route("/login", get(account::login_page).post(account::login))
         .route("/logout", post(account::logout))
+        // The forgotten password (anonymous): the request form, the mailed link, the new password.
+        .route("/forgot-password", get(password_reset::forgot_page).post(password_reset::request_link))
+        .route("/reset-password", get(password_reset::reset_page).post(password_reset::set_password))
+        .route("/reset-password/{secret}", get(password_reset::open_link))
         // The user's own account.
         .route("/user/api", get(tokens::list).post(tokens::create))
         .route("/user/api/new", get(tokens::new_form))
