@@ -2,12 +2,14 @@
 //! hides existence), and every request that reaches an organization's resources counts against its rate
 //! limit here, where membership is checked.
 
+use gatehouse_domain::catalogue;
 use gatehouse_domain::identity::{DEFAULT_API_LIMIT, NewUser, parse_name};
 use gatehouse_domain::password;
+use gatehouse_domain::roles::{Permission, TeamRole, team_permission_granted};
 use gatehouse_domain::{
     AuditDetails, AuditKind, Email, OrgRole, Organization, OrganizationId, Page, SortDir, SortKey, Team, TeamId, User, UserId,
 };
-use gatehouse_store::{MemberRemoval, NewOrganization, OrganizationMember, OrganizationOverview};
+use gatehouse_store::{MemberRemoval, NewOrganization, OrganizationMember, OrganizationOverview, RoleAssignment};
 
 use crate::actor::{Actor, OrganizationLimit};
 use crate::app::App;
@@ -17,12 +19,17 @@ use crate::invalidation::Invalidation;
 /// Make's `license.apiLimit` bounds.
 pub const API_LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1_000_000;
 
-/// A new organization as asked for.
+/// A new organization as asked for. The time zone and country may be given by name (`timezone`: an
+/// IANA name, `country`: an ISO 3166-1 code) or by catalogue id (Make's `timezoneId`, `countryId`); an
+/// id wins over a name.
 #[derive(Debug, Clone, Default)]
 pub struct OrganizationRequest {
     pub name: String,
     pub timezone: Option<String>,
     pub country: Option<String>,
+    pub timezone_id: Option<i64>,
+    pub country_id: Option<i64>,
+    pub region_id: Option<i64>,
     pub api_limit: Option<i64>,
 }
 
@@ -32,7 +39,34 @@ pub struct OrganizationChanges {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub country: Option<String>,
+    pub timezone_id: Option<i64>,
+    pub country_id: Option<i64>,
     pub api_limit: Option<i64>,
+}
+
+/// The time zone a request names, by id or by name, checked against the catalogue.
+fn chosen_timezone(id: Option<i64>, name: Option<&str>) -> AppResult<Option<String>> {
+    Ok(match (id, name) {
+        (Some(id), _) => Some(catalogue::timezone_by_id(id)?.code.to_string()),
+        (None, Some(name)) => Some(catalogue::parse_timezone(name)?.code.to_string()),
+        (None, None) => None,
+    })
+}
+
+/// The country a request names, by id or by code, stored as its alpha-2 code.
+fn chosen_country(id: Option<i64>, code: Option<&str>) -> AppResult<Option<String>> {
+    Ok(match (id, code) {
+        (Some(id), _) => Some(catalogue::country_by_id(id)?.alpha2.to_string()),
+        (None, Some(code)) => Some(catalogue::parse_country(code)?.alpha2.to_string()),
+        (None, None) => None,
+    })
+}
+
+/// The refusal to leave an organization without an owner.
+pub(crate) fn last_owner(org: OrganizationId) -> AppError {
+    AppError::Conflict(format!(
+        "The user is the only owner of organization {org}: make another member an owner first (transfer the ownership)."
+    ))
 }
 
 fn check_api_limit(limit: i64) -> AppResult<i64> {
@@ -81,6 +115,9 @@ impl App {
         }
         // Read first: the log keeps who the user was, since their row is about to go.
         let user = self.store.user_by_id(id).await?;
+        if let Some(user) = &user {
+            self.refuse_if_sole_owner(user).await?;
+        }
         if !self.store.delete_user(id, self.clock.now()).await? {
             return Err(AppError::not_found("The user does not exist."));
         }
@@ -158,8 +195,9 @@ impl App {
             name: parse_name(&request.name, "organization")?,
             zone: self.settings.zone.clone(),
             api_limit: check_api_limit(request.api_limit.unwrap_or(DEFAULT_API_LIMIT))?,
-            timezone: request.timezone.unwrap_or_else(|| "UTC".into()),
-            country: request.country,
+            timezone: chosen_timezone(request.timezone_id, request.timezone.as_deref())?.unwrap_or_else(|| "UTC".into()),
+            country: chosen_country(request.country_id, request.country.as_deref())?,
+            region_id: request.region_id.map(catalogue::region_by_id).transpose()?.map(|region| region.id),
         };
         let org = self.store.create_organization(&new, owner, self.clock.now()).await?;
         let details = AuditDetails::new().target(org.id).name(&org.name).user(owner).role_change(None, Some(OrgRole::Owner));
@@ -171,17 +209,17 @@ impl App {
     /// plan is changed on make.com.
     pub async fn update_organization(&self, actor: &Actor, id: OrganizationId, changes: OrganizationChanges) -> AppResult<Organization> {
         let (mut org, role) = self.membership(actor, id).await?;
-        if !role.can_manage() {
+        if !role.grants(Permission::OrganizationUpdate) {
             return Err(AppError::forbidden("Only the organization's owners and admins can change it."));
         }
         if let Some(name) = changes.name {
             org.name = parse_name(&name, "organization")?;
         }
-        if let Some(timezone) = changes.timezone {
-            org.timezone = parse_name(&timezone, "time zone")?;
+        if let Some(timezone) = chosen_timezone(changes.timezone_id, changes.timezone.as_deref())? {
+            org.timezone = timezone;
         }
-        if let Some(country) = changes.country {
-            org.country = Some(parse_name(&country, "country")?);
+        if let Some(country) = chosen_country(changes.country_id, changes.country.as_deref())? {
+            org.country = Some(country);
         }
         if let Some(limit) = changes.api_limit {
             if !actor.is_admin {
@@ -205,7 +243,7 @@ impl App {
     /// Owners delete an organization with its teams and memberships.
     pub async fn delete_organization(&self, actor: &Actor, id: OrganizationId, confirmed: bool) -> AppResult<OrganizationId> {
         let (org, role) = self.membership(actor, id).await?;
-        if role != OrgRole::Owner {
+        if !role.grants(Permission::OrganizationDelete) {
             return Err(AppError::forbidden("Only the organization's owners can delete it."));
         }
         if !confirmed {
@@ -220,7 +258,9 @@ impl App {
     pub async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> AppResult<()> {
         self.store.organization(org).await?.ok_or_else(|| AppError::not_found(format!("No organization has the id {org}.")))?;
         let before = self.store.organization_role(org, user).await?;
-        self.store.set_organization_role(org, user, role).await?;
+        if self.store.set_organization_role(org, user, role).await? == RoleAssignment::LastOwner {
+            return Err(last_owner(org));
+        }
         self.record_role_change(None, org, user, before, Some(role)).await;
         Ok(())
     }
@@ -265,15 +305,15 @@ impl App {
         Ok((team, role))
     }
 
-    /// Owners and admins create teams; the creator joins the team.
+    /// Owners and admins create teams; the creator joins the team as its admin.
     pub async fn create_team(&self, actor: &Actor, organization: OrganizationId, name: &str) -> AppResult<Team> {
         let name = parse_name(name, "team")?;
         let (org, role) = self.membership(actor, organization).await?;
-        if !role.can_manage() {
+        if !role.grants(Permission::OrganizationTeamsCreate) {
             return Err(AppError::forbidden("Only the organization's owners and admins can create teams."));
         }
         let team = self.store.create_team(org.id, &name, self.clock.now()).await?;
-        self.store.add_team_member(team.id, actor.user_id).await?;
+        self.store.set_team_role(team.id, actor.user_id, TeamRole::Admin).await?;
         self.audit(AuditKind::TeamCreated, Some(actor), Some(org.id), AuditDetails::new().target(team.id).name(&team.name)).await;
         Ok(team)
     }
@@ -292,7 +332,8 @@ impl App {
 
     pub async fn delete_team(&self, actor: &Actor, id: TeamId, confirmed: bool) -> AppResult<TeamId> {
         let (team, role) = self.visible_team(actor, id).await?;
-        if !role.can_manage() {
+        let team_role = self.store.team_role(team.id, actor.user_id).await?;
+        if !team_permission_granted(Some(role), team_role, Permission::TeamDelete) {
             return Err(AppError::forbidden("Only the organization's owners and admins can delete teams."));
         }
         if !confirmed {
@@ -304,14 +345,21 @@ impl App {
         Ok(team.id)
     }
 
-    /// Adds a user to a team, and to its organization as a member if they were not in it.
+    /// Adds a user to a team as a team member, and to its organization as a member if they were not in it.
     pub async fn add_team_member(&self, team: TeamId, user: UserId) -> AppResult<()> {
+        self.add_team_member_as(team, user, TeamRole::Member).await
+    }
+
+    /// Adds a user to a team with a team role, or changes their role (the operator's way); they join its
+    /// organization as a member if they were not in it.
+    pub async fn add_team_member_as(&self, team: TeamId, user: UserId, role: TeamRole) -> AppResult<()> {
         let team = self.store.team(team).await?.ok_or_else(|| AppError::not_found(format!("No team has the id {team}.")))?;
         if self.store.organization_role(team.organization_id, user).await?.is_none() {
+            // Not a member, so not its last owner: the assignment cannot be refused.
             self.store.set_organization_role(team.organization_id, user, OrgRole::Member).await?;
             self.record_role_change(None, team.organization_id, user, None, Some(OrgRole::Member)).await;
         }
-        Ok(self.store.add_team_member(team.id, user).await?)
+        Ok(self.store.set_team_role(team.id, user, role).await?)
     }
 }
 

@@ -378,7 +378,9 @@ pub enum TeamCommand {
 
 #[derive(Subcommand)]
 pub enum MemberCommand {
-    /// Add a user to an organization with a role (owner, admin, member), or to a team with --team.
+    /// Add a user to an organization with a role (owner, admin, member, accountant, app-developer), or
+    /// to a team with --team and a team role (admin, member, monitoring, operator, restricted-member). It
+    /// never demotes an organization's last owner.
     Add {
         #[arg(long, required_unless_present = "team")]
         org: Option<i64>,

@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use crate::api_token::TokenLabel;
-use crate::identity::{Email, OrgRole, UserId};
+use crate::identity::{Email, UserId};
+use crate::roles::{OrgRole, TeamRole};
 use crate::ids::{GrantId, OrganizationId};
 use crate::oauth::ClientId;
 use crate::random::Random;
@@ -85,6 +86,17 @@ audit_kinds! {
     /// The platform administrator flag changed (`gatehouse user set-admin`).
     UserAdminChanged => "user_admin_changed",
     UserUnlocked => "user_unlocked",
+    /// A user changed their own details (`PATCH /users/me`).
+    UserProfileUpdated => "user_profile_updated",
+    /// A user's team role was set (added to a team with a role, or changed).
+    TeamRoleChanged => "team_role_changed",
+    CustomRoleCreated => "custom_role_created",
+    CustomRoleUpdated => "custom_role_updated",
+    CustomRoleDeleted => "custom_role_deleted",
+    /// An email was invited to an organization.
+    InvitationCreated => "invitation_created",
+    /// An organization's ownership passed from one member to another.
+    OwnershipTransferred => "ownership_transferred",
 }
 
 impl fmt::Display for AuditKind {
@@ -237,6 +249,11 @@ impl AuditDetails {
     /// A role change, as Make's `version` (`from`, `to`); `from` is `None` when the user was not a member.
     pub fn role_change(self, from: Option<OrgRole>, to: Option<OrgRole>) -> Self {
         self.fact("version", serde_json::json!({ "from": from.map(OrgRole::as_str), "to": to.map(OrgRole::as_str) }))
+    }
+
+    /// A team role change, as `role_change` does it for organizations.
+    pub fn team_role_change(self, from: Option<TeamRole>, to: Option<TeamRole>) -> Self {
+        self.fact("version", serde_json::json!({ "from": from.map(TeamRole::as_str), "to": to.map(TeamRole::as_str) }))
     }
 
     pub fn admin(self, is_admin: bool) -> Self {

@@ -1,4 +1,4 @@
-//! Users, organizations, teams and the roles that connect them.
+//! Users, organizations and teams (the roles that connect them are in `roles`).
 
 use serde::{Deserialize, Serialize};
 
@@ -78,37 +78,6 @@ pub fn parse_name(text: &str, what: &str) -> Result<String, ValidationError> {
     Ok(trimmed.to_string())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OrgRole {
-    Member,
-    Admin,
-    Owner,
-}
-
-impl OrgRole {
-    pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "owner" => Ok(Self::Owner),
-            "admin" => Ok(Self::Admin),
-            "member" => Ok(Self::Member),
-            other => Err(ValidationError::new(format!("Unknown role {other:?}: use owner, admin or member."))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Admin => "admin",
-            Self::Member => "member",
-        }
-    }
-
-    /// Owners and admins manage an organization's teams and settings.
-    pub fn can_manage(self) -> bool {
-        self >= Self::Admin
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub id: OrganizationId,
@@ -143,14 +112,5 @@ mod tests {
         assert!(Email::parse("a@b@c").is_err());
         assert!(Email::parse("@example.com").is_err());
         assert!(Email::parse("a b@example.com").is_err());
-    }
-
-    #[test]
-    fn roles_order_owner_over_admin_over_member() {
-        assert!(OrgRole::Owner.can_manage());
-        assert!(OrgRole::Admin.can_manage());
-        assert!(!OrgRole::Member.can_manage());
-        assert_eq!(OrgRole::parse("Owner"), Ok(OrgRole::Owner));
-        assert!(OrgRole::parse("god").is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod catalogue;
 pub mod clock;
 pub mod error;
 pub mod identity;
@@ -16,6 +17,7 @@ pub mod password_reset;
 pub mod policy;
 pub mod random;
 pub mod revocation;
+pub mod roles;
 pub mod scope;
 pub mod sealed;
 pub mod secrets;
@@ -25,7 +27,8 @@ pub use audit::{AuditActor, AuditDetails, AuditEvent, AuditFilter, AuditKind, Au
 pub use api_token::{ApiToken, ApiTokenSecret, NewApiTokenRequest, TokenHash, TokenLabel};
 pub use clock::{Clock, MockClock, SystemClock};
 pub use error::ValidationError;
-pub use identity::{Email, OrgRole, Organization, Team, User, UserId};
+pub use identity::{Email, Organization, Team, User, UserId};
+pub use roles::{OrgRole, Permission, RoleCategory, TeamRole};
 pub use ids::{FamilyId, GrantId, Jti, Kid, OrganizationId, TeamId};
 pub use page::{Page, SortDir, SortKey};
 pub use random::{OsRandom, Random, SeededRandom};

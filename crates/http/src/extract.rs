@@ -76,6 +76,19 @@ impl MakeQuery {
         self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a repeated parameter (`excludeRole[]=1&excludeRole[]=2`), in order.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// An optional positive integer id parameter: absent is `None`, anything but a positive integer 400.
+    pub fn optional_id(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(None),
+            Some(_) => self.required_id(key).map(Some),
+        }
+    }
+
     pub fn is_true(&self, key: &str) -> bool {
         matches!(self.get(key), Some("true" | "1"))
     }

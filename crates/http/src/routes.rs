@@ -1,18 +1,19 @@
 //! Every `/api/v2` route, with what it requires, in one table a reader can audit at a glance.
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum::Router;
 use gatehouse_app::limits::collecting_quota;
-use gatehouse_domain::{Access, Scope};
+use gatehouse_domain::roles::Permission;
+use gatehouse_domain::{Access, OrganizationId, Scope, TeamId};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{admin, audit, enums, health, oauth_clients, organizations, teams, tokens, users};
+use crate::api::{admin, audit, enums, health, oauth_clients, organizations, roles, teams, tokens, users};
 use crate::error::ApiError;
 use crate::openapi::{self, RequiredScopes, Requirement};
 use crate::body_limit;
@@ -36,6 +37,24 @@ pub enum Needs {
     /// An administration scope by the verb rule, and a platform administrator behind the credential:
     /// a regular user's token with admin scopes gets 403 Access denied (Make, scopes overview).
     AdminScope(&'static str),
+    /// The scope by the verb rule, and the caller's role in the organization the request names granting
+    /// the permission (Make: "roles and API scopes"). Outsiders, and OAuth grants limited to another
+    /// organization, get 404; members without the permission get 403.
+    InOrganization(&'static str, Permission, IdFrom),
+    /// The scope by the verb rule, and the caller's role in the team the request names (or their role in
+    /// its organization, for those who manage every team) granting the permission.
+    InTeam(&'static str, Permission, IdFrom),
+}
+
+/// Where a request names the organization or team a role is checked in.
+#[derive(Debug, Clone, Copy)]
+pub enum IdFrom {
+    /// A path parameter, such as `{id}`.
+    Path(&'static str),
+    /// A query parameter, such as `?organizationId=`.
+    Query(&'static str),
+    /// A field of the JSON body, such as `organizationId`.
+    Body(&'static str),
 }
 
 pub struct ApiRoute {
@@ -51,11 +70,18 @@ macro_rules! route {
     };
 }
 
-use Needs::{AdminScope, Credential, OwnAccount, Scope as S};
+use IdFrom::{Body, Path, Query};
+use Needs::{AdminScope, Credential, InOrganization as InOrg, InTeam, OwnAccount, Scope as S};
+use Permission as P;
 
-/// The table. Paths are relative to `/api/v2`.
+/// The table. Paths are relative to `/api/v2`. `InOrg` and `InTeam` routes check the scope and the
+/// caller's role permission there (`gatehouse_domain::roles`); the use cases check the same permission
+/// again, for the callers that do not come through this table (the CLI, the console).
 pub static API_ROUTES: &[ApiRoute] = &[
     route!(GET    "/users/me",                       OwnAccount,       get(users::me)),
+    // The user's own details and account are theirs to change, with user:write (Make's PATCH /users/me).
+    route!(PATCH  "/users/me",                       S("user"),        patch(users::update_me)),
+    route!(DELETE "/users/me",                       S("user"),        delete(users::delete_me)),
     route!(GET    "/users/me/current-authorization", OwnAccount,       get(users::current_authorization)),
     route!(GET    "/users/me/api-tokens",            S("user"),        get(tokens::list)),
     route!(POST   "/users/me/api-tokens",            S("user"),        post(tokens::create)),
@@ -64,6 +90,8 @@ pub static API_ROUTES: &[ApiRoute] = &[
     // like API tokens, so they take the same scope: user:read to list, user:write to revoke.
     route!(GET    "/users/me/authorized-apps",       S("user"),        get(oauth_clients::authorized_apps)),
     route!(DELETE "/users/me/authorized-apps/{clientId}", S("user"),   delete(oauth_clients::revoke_authorized_app)),
+    // Invitations waiting for the caller's email; accepting one joins its organization.
+    route!(GET    "/users/me/invitations",           S("user"),        get(roles::my_invitations)),
     // Any user may ask for a client (Make's registration form); administrators decide. Filing one is a
     // write in the user's name, so it takes user:write from every credential (issue 10, hole 4).
     route!(POST   "/oauth/client-requests",          S("user"),        post(oauth_clients::request)),
@@ -73,18 +101,54 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route!(POST   "/admin/oauth/clients/{clientId}/reject",  AdminScope("admin"), post(oauth_clients::reject)),
     route!(DELETE "/admin/oauth/clients/{clientId}", AdminScope("admin"), delete(oauth_clients::remove)),
     route!(GET    "/enums/user-api-token-scopes",    Credential,       get(enums::user_api_token_scopes)),
+    // Make's catalogues: public to every signed-in caller, as Make's tool metadata has them (no scope).
+    route!(GET    "/enums/countries",                Credential,       get(enums::countries)),
+    route!(GET    "/enums/timezones",                Credential,       get(enums::timezones)),
+    route!(GET    "/enums/locales",                  Credential,       get(enums::locales)),
+    route!(GET    "/enums/imt-regions",              Credential,       get(enums::imt_regions)),
+    // The role catalogue (Make: user:read / user:write). Custom roles belong to an organization: managing
+    // them takes organization:roles:manage there.
+    route!(GET    "/users/roles",                    S("user"),        get(roles::list)),
+    route!(GET    "/users/roles/permissions",        S("user"),        get(roles::permissions)),
+    route!(GET    "/users/roles/{id}",               S("user"),        get(roles::detail)),
+    route!(GET    "/users/custom-roles",             InOrg("user", P::OrganizationView, Query("organizationId")), get(roles::custom_list)),
+    route!(POST   "/users/custom-roles",             InOrg("user", P::OrganizationRolesManage, Body("organizationId")), post(roles::custom_create)),
+    route!(PATCH  "/users/custom-roles/{id}",        InOrg("user", P::OrganizationRolesManage, Body("organizationId")), patch(roles::custom_update)),
+    route!(DELETE "/users/custom-roles/{id}",        InOrg("user", P::OrganizationRolesManage, Body("organizationId")), delete(roles::custom_delete)),
+    // Who holds which role where. Reading one's own roles needs no permission beyond membership; the use
+    // cases show others' only with organization:members:view (team:members:view).
+    route!(GET    "/users",                          S("organizations"), get(roles::users)),
+    route!(GET    "/users/{userId}/user-organization-roles", S("organizations"), get(roles::user_organization_roles)),
+    route!(GET    "/users/{userId}/user-organization-roles/{organizationId}", InOrg("organizations", P::OrganizationView, Path("organizationId")), get(roles::user_organization_role)),
+    route!(POST   "/users/{userId}/user-organization-roles/{organizationId}", InOrg("organizations", P::OrganizationView, Path("organizationId")), post(roles::set_user_organization_role)),
+    route!(DELETE "/users/{userId}/user-organization-roles/{organizationId}", InOrg("organizations", P::OrganizationView, Path("organizationId")), delete(roles::remove_user_organization_role)),
+    route!(GET    "/users/{userId}/user-team-roles", S("teams"),       get(roles::user_team_roles)),
+    route!(GET    "/users/{userId}/user-team-roles/{teamId}", InTeam("teams", P::TeamView, Path("teamId")), get(roles::user_team_role)),
+    route!(POST   "/users/{userId}/user-team-roles/{teamId}", InTeam("teams", P::TeamMembersManage, Path("teamId")), post(roles::set_user_team_role)),
+    route!(DELETE "/users/{userId}/user-team-roles/{teamId}", InTeam("teams", P::TeamView, Path("teamId")), delete(roles::remove_user_team_role)),
     route!(GET    "/organizations",                  S("organizations"), get(organizations::list)),
+    // Make: "Create organizations (admins only)": a platform role, checked by the use case.
     route!(POST   "/organizations",                  S("organizations"), post(organizations::create)),
-    route!(GET    "/organizations/{id}",             S("organizations"), get(organizations::detail)),
-    route!(PATCH  "/organizations/{id}",             S("organizations"), patch(organizations::update)),
-    route!(DELETE "/organizations/{id}",             S("organizations"), delete(organizations::remove)),
+    route!(GET    "/organizations/{id}",             InOrg("organizations", P::OrganizationView, Path("id")), get(organizations::detail)),
+    route!(PATCH  "/organizations/{id}",             InOrg("organizations", P::OrganizationUpdate, Path("id")), patch(organizations::update)),
+    route!(DELETE "/organizations/{id}",             InOrg("organizations", P::OrganizationDelete, Path("id")), delete(organizations::remove)),
+    route!(GET    "/organizations/{id}/user-organization-roles", InOrg("organizations", P::OrganizationMembersView, Path("id")), get(roles::organization_roles)),
+    route!(GET    "/organizations/{id}/user-organization-roles/{userId}", InOrg("organizations", P::OrganizationMembersView, Path("id")), get(roles::organization_role_of_user)),
+    route!(POST   "/organizations/{id}/user-organization-roles/transfer", InOrg("organizations", P::OrganizationOwnershipTransfer, Path("id")), post(roles::transfer_ownership)),
+    route!(POST   "/organizations/{id}/invite",      InOrg("organizations", P::OrganizationMembersManage, Path("id")), post(roles::invite)),
+    route!(GET    "/organizations/{id}/invitations", InOrg("organizations", P::OrganizationMembersView, Path("id")), get(roles::organization_invitations)),
+    // The invitee is not a member yet, or withdraws an invitation of their own: the use cases check.
+    route!(DELETE "/organizations/{id}/invitations/{invitationId}", S("organizations"), delete(roles::delete_invitation)),
+    route!(POST   "/organizations/{id}/accept-invitation", S("organizations"), post(roles::accept_invitation)),
     // Make's organization audit log, with Make's scope; the use case admits only the organization's owners
-    // and admins, and platform administrators (docs/compatibility.md, "Audit log").
+    // and admins, and platform administrators, who need not be members (docs/compatibility.md, "Audit log").
     route!(GET    "/audit-logs/organization/{id}",   S("organizations"), get(audit::organization_log)),
-    route!(GET    "/teams",                          S("teams"),       get(teams::list)),
-    route!(POST   "/teams",                          S("teams"),       post(teams::create)),
-    route!(GET    "/teams/{id}",                     S("teams"),       get(teams::detail)),
-    route!(DELETE "/teams/{id}",                     S("teams"),       delete(teams::remove)),
+    route!(GET    "/teams",                          InOrg("teams", P::OrganizationView, Query("organizationId")), get(teams::list)),
+    route!(POST   "/teams",                          InOrg("teams", P::OrganizationTeamsCreate, Body("organizationId")), post(teams::create)),
+    route!(GET    "/teams/{id}",                     InTeam("teams", P::TeamView, Path("id")), get(teams::detail)),
+    route!(DELETE "/teams/{id}",                     InTeam("teams", P::TeamDelete, Path("id")), delete(teams::remove)),
+    route!(GET    "/teams/{id}/user-team-roles",     InTeam("teams", P::TeamMembersView, Path("id")), get(roles::team_roles)),
+    route!(GET    "/teams/{id}/user-team-roles/{userId}", InTeam("teams", P::TeamMembersView, Path("id")), get(roles::team_role_of_user)),
     route!(GET    "/admin/users",                    AdminScope("admin"),  get(admin::users)),
     route!(DELETE "/admin/users/{id}",               AdminScope("admin"),  delete(admin::delete_user)),
     route!(GET    "/admin/organizations",            AdminScope("admin"),  get(admin::organizations)),
@@ -100,7 +164,10 @@ impl Needs {
         match self {
             Needs::Credential => RequiredScopes { api_token: None, oauth: None },
             Needs::OwnAccount => RequiredScopes { api_token: None, oauth: scope_for("user") },
-            Needs::Scope(resource) | Needs::AdminScope(resource) => {
+            Needs::Scope(resource)
+            | Needs::AdminScope(resource)
+            | Needs::InOrganization(resource, ..)
+            | Needs::InTeam(resource, ..) => {
                 let scope = scope_for(resource);
                 RequiredScopes { api_token: scope, oauth: scope }
             }
@@ -225,12 +292,58 @@ async fn authorize_and_run(state: AppState, needs: Needs, mut request: Request, 
         Needs::Scope(resource) => check_scope(&caller, resource, method, request.uri().path()),
         Needs::AdminScope(resource) => check_scope(&caller, resource, method, request.uri().path())
             .and_then(|()| if caller.is_admin { Ok(()) } else { Err(ApiError::access_denied()) }),
+        Needs::InOrganization(resource, _, _) | Needs::InTeam(resource, _, _) => {
+            check_scope(&caller, resource, method, request.uri().path())
+        }
     };
     if let Err(error) = check {
         return error.into_response();
     }
+    if let Needs::InOrganization(_, permission, from) | Needs::InTeam(_, permission, from) = needs {
+        let (id, restored) = match named_id(request, from).await {
+            Ok(found) => found,
+            Err(error) => return error.into_response(),
+        };
+        request = restored;
+        let allowed = match needs {
+            Needs::InTeam(..) => state.app.check_team_permission(&caller, TeamId(id), permission).await,
+            _ => state.app.check_organization_permission(&caller, OrganizationId(id), permission).await,
+        };
+        if let Err(error) = allowed {
+            return ApiError::from(error).into_response();
+        }
+    }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The organization or team id a request names, and the request as it was (a body read here is put back
+/// for the handler). A path id that is not a positive integer names nothing (404, as the handlers say);
+/// a missing query or body id is 400.
+async fn named_id(request: Request, from: IdFrom) -> Result<(i64, Request), ApiError> {
+    match from {
+        IdFrom::Path(name) => {
+            let (mut parts, body) = request.into_parts();
+            let params = RawPathParams::from_request_parts(&mut parts, &()).await.map_err(|_| ApiError::not_found("The resource does not exist."))?;
+            let text = params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string()).unwrap_or_default();
+            let id = crate::extract::path_id(&text, "resource")?;
+            Ok((id, Request::from_parts(parts, body)))
+        }
+        IdFrom::Query(name) => {
+            let id = crate::extract::MakeQuery::parse(request.uri().query().unwrap_or("")).required_id(name)?;
+            Ok((id, request))
+        }
+        IdFrom::Body(name) => {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::payload_too_large(MAX_BODY_BYTES))?;
+            let id = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|body| body.get(name).and_then(serde_json::Value::as_i64))
+                .filter(|id| *id > 0)
+                .ok_or_else(|| ApiError::invalid_input(format!("The body must name {name}, a positive integer.")))?;
+            Ok((id, Request::from_parts(parts, axum::body::Body::from(bytes))))
+        }
+    }
 }
 
 fn check_scope(caller: &crate::auth::Caller, resource: &str, method: &str, path: &str) -> Result<(), ApiError> {
@@ -241,12 +354,31 @@ fn check_scope(caller: &crate::auth::Caller, resource: &str, method: &str, path:
     if caller.scopes.contains(scope) { Ok(()) } else { Err(ApiError::insufficient_scope(scope.name(), method, path)) }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("The requested resource does not exist.")
+/// Authentication before routing (issue 12): under `/api/v2`, a caller without a valid credential learns
+/// that first, on every path, served or not. Make's clients read a 404 as "no such resource" and never
+/// tell the user their key is wrong (Make's MCP server did exactly that). Only a known caller learns
+/// which paths exist. The public OpenAPI document is the one exception: it needs no credential.
+async fn unauthenticated_first(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    let path = uri.path();
+    let under_api = path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/"));
+    if !under_api || path == openapi::PATH {
+        return None;
+    }
+    crate::auth::authenticate(state, headers).await.err().map(IntoResponse::into_response)
+}
+
+async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(refusal) = unauthenticated_first(&state, &uri, &headers).await {
+        return refusal;
+    }
+    ApiError::not_found("The requested resource does not exist.").into_response()
 }
 
 /// RFC 9110 §15.5.6: a 405 lists the methods the resource does support in `Allow`.
-async fn method_not_allowed(matched: Option<MatchedPath>) -> Response {
+async fn method_not_allowed(State(state): State<AppState>, matched: Option<MatchedPath>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(refusal) = unauthenticated_first(&state, &uri, &headers).await {
+        return refusal;
+    }
     let mut response = ApiError::method_not_allowed().into_response();
     let allowed: Vec<&str> = match &matched {
         Some(matched) if matched.as_str() == "/health" || matched.as_str() == openapi::PATH => vec!["GET", "HEAD"],
@@ -270,7 +402,9 @@ mod tests {
     #[test]
     fn every_scoped_route_names_a_read_and_a_write_scope() {
         for route in API_ROUTES {
-            if let Needs::Scope(resource) | Needs::AdminScope(resource) = route.needs {
+            if let Needs::Scope(resource) | Needs::AdminScope(resource) | Needs::InOrganization(resource, ..) | Needs::InTeam(resource, ..) =
+                route.needs
+            {
                 let access = Access::for_method(route.method.as_str());
                 let scope = Scope::for_resource(resource, access);
                 assert!(scope.is_some(), "{} {} needs {resource}:{access:?}", route.method, route.path);
@@ -295,7 +429,7 @@ mod tests {
         for route in API_ROUTES {
             if route.method != Method::GET {
                 assert!(
-                    matches!(route.needs, Needs::Scope(_) | Needs::AdminScope(_)),
+                    matches!(route.needs, Needs::Scope(_) | Needs::AdminScope(_) | Needs::InOrganization(..) | Needs::InTeam(..)),
                     "{} {} is a write that any credential may make",
                     route.method,
                     route.path

@@ -1,6 +1,7 @@
 //! Organizations, their teams, and who belongs to which with what role.
 
 use async_trait::async_trait;
+use sqlx::Transaction;
 use gatehouse_domain::ids::{GrantId, OrganizationId, TeamId};
 use gatehouse_domain::revocation::Revoked;
 use gatehouse_domain::{Email, OrgRole, Organization, Page, Team, Timestamp, User, UserId};
@@ -21,6 +22,17 @@ pub struct NewOrganization {
     pub api_limit: i64,
     pub timezone: String,
     pub country: Option<String>,
+    /// Make's `regionId`: kept as given at creation (docs/compatibility.md), not shown.
+    pub region_id: Option<i64>,
+}
+
+/// What setting a member's organization role did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleAssignment {
+    /// Set (the user was added, or their role changed or stayed).
+    Set,
+    /// Refused: the user is the organization's only owner, and the new role is not owner.
+    LastOwner,
 }
 
 /// An organization as an operator lists it: with its owners and how many members it has.
@@ -60,8 +72,8 @@ pub trait OrganizationRepository: Send + Sync {
     async fn update_organization(&self, org: &Organization) -> StoreResult<bool>;
     /// Deletes the organization with its teams and memberships.
     async fn delete_organization(&self, id: OrganizationId) -> StoreResult<bool>;
-    /// Adds the member or changes the member's role.
-    async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> StoreResult<()>;
+    /// Adds the member or changes the member's role; never demotes the organization's last owner.
+    async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> StoreResult<RoleAssignment>;
     async fn organization_role(&self, org: OrganizationId, user: UserId) -> StoreResult<Option<OrgRole>>;
 
     async fn create_team(&self, org: OrganizationId, name: &str, now: Timestamp) -> StoreResult<Team>;
@@ -105,13 +117,38 @@ fn team_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<Team> {
     })
 }
 
+/// How many owners the organization has, when `user` is one of them; `None` when they are not an owner.
+pub(crate) async fn owner_count_if_owner<DB: Backend>(
+    tx: &mut Transaction<'_, DB>,
+    org: OrganizationId,
+    user: UserId,
+) -> StoreResult<Option<i64>> {
+    let role = query("SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match role {
+        Some(row) if row.get::<String>("role")? == OrgRole::Owner.as_str() => {
+            let owners: i64 = query("SELECT COUNT(*) AS n FROM organization_members WHERE organization_id = $1 AND role = $2")
+                .bind(org)
+                .bind(OrgRole::Owner.as_str())
+                .fetch_one(&mut *tx)
+                .await?
+                .get("n")?;
+            Ok(Some(owners))
+        }
+        _ => Ok(None),
+    }
+}
+
 #[async_trait]
 impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
     async fn create_organization(&self, org: &NewOrganization, owner: UserId, now: Timestamp) -> StoreResult<Organization> {
         let mut tx = self.writer.begin().await?;
         let sql = format!(
-            "INSERT INTO organizations (name, zone, api_limit, timezone, country, created)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+            "INSERT INTO organizations (name, zone, api_limit, timezone, country, created, region_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
             ORGANIZATIONS.column_list()
         );
         let row = query(sql)
@@ -121,6 +158,7 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
             .bind(&org.timezone)
             .bind(&org.country)
             .bind(now)
+            .bind(org.region_id)
             .fetch_one(&mut tx)
             .await?;
         let created = org_from_row(&row)?;
@@ -175,7 +213,14 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
         Ok(query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.writer).await? == 1)
     }
 
-    async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> StoreResult<()> {
+    async fn set_organization_role(&self, org: OrganizationId, user: UserId, role: OrgRole) -> StoreResult<RoleAssignment> {
+        let mut tx = self.writer.begin().await?;
+        // The organization's row lock, as in `remove_organization_member`: changes to one organization's
+        // owners take turns, so two demotions cannot each see the other's owner and leave none.
+        query("UPDATE organizations SET id = id WHERE id = $1").bind(org).execute(&mut tx).await?;
+        if role != OrgRole::Owner && owner_count_if_owner(&mut tx, org, user).await? == Some(1) {
+            return Ok(RoleAssignment::LastOwner);
+        }
         query(
             "INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, $3)
              ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role",
@@ -183,9 +228,10 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
         .bind(org)
         .bind(user)
         .bind(role.as_str())
-        .execute(&self.writer)
+        .execute(&mut tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(RoleAssignment::Set)
     }
 
     async fn organization_role(&self, org: OrganizationId, user: UserId) -> StoreResult<Option<OrgRole>> {
@@ -298,17 +344,11 @@ impl<DB: Backend> OrganizationRepository for SqlStore<DB> {
             .bind(user)
             .fetch_optional(&mut tx)
             .await?;
-        let Some(role) = role else { return Ok(MemberRemoval::NotAMember) };
-        if role.get::<String>("role")? == OrgRole::Owner.as_str() {
-            let owners: i64 = query("SELECT COUNT(*) AS n FROM organization_members WHERE organization_id = $1 AND role = $2")
-                .bind(org)
-                .bind(OrgRole::Owner.as_str())
-                .fetch_one(&mut tx)
-                .await?
-                .get("n")?;
-            if owners <= 1 {
-                return Ok(MemberRemoval::LastOwner);
-            }
+        if role.is_none() {
+            return Ok(MemberRemoval::NotAMember);
+        }
+        if owner_count_if_owner(&mut tx, org, user).await?.is_some_and(|owners| owners <= 1) {
+            return Ok(MemberRemoval::LastOwner);
         }
         query("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2").bind(org).bind(user).execute(&mut tx).await?;
         query("DELETE FROM team_members WHERE user_id = $1 AND team_id IN (SELECT id FROM teams WHERE organization_id = $2)")

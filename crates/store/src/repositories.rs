@@ -10,6 +10,7 @@ pub use crate::organizations::OrganizationRepository;
 pub use crate::password_resets::PasswordResetRepository;
 pub use crate::refresh_tokens::RefreshTokenRepository;
 pub use crate::revocations::RevocationRepository;
+pub use crate::roles::RoleRepository;
 pub use crate::sessions::SessionRepository;
 pub use crate::settings::SettingsRepository;
 pub use crate::signing_keys::SigningKeyRepository;

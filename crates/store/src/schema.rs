@@ -61,6 +61,7 @@ pub static ORGANIZATIONS: Table = Table {
         ("timezone", Text),
         ("country", Text),
         ("created", Int),
+        ("region_id", Int),
     ],
     order_by: "id",
     generated_id: true,
@@ -307,6 +308,41 @@ pub static AUDIT_EVENT_ORGANIZATIONS: Table = Table {
     insert_one: OnceLock::new(),
 };
 
+pub static CUSTOM_ROLES: Table = Table {
+    name: "custom_roles",
+    columns: &[
+        ("id", Int),
+        ("organization_id", Int),
+        ("name", Text),
+        ("category", Text),
+        ("description", Text),
+        ("permissions", Text),
+        ("created", Int),
+    ],
+    order_by: "id",
+    generated_id: true,
+    copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
+};
+
+pub static ORGANIZATION_INVITATIONS: Table = Table {
+    name: "organization_invitations",
+    columns: &[
+        ("id", Int),
+        ("organization_id", Int),
+        ("email", Text),
+        ("role", Text),
+        ("invited_by", Int),
+        ("created", Int),
+    ],
+    order_by: "id",
+    generated_id: true,
+    copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
+};
+
 /// Resets live 30 minutes: a copy does not carry them (a move takes longer than a link is worth).
 pub static PASSWORD_RESETS: Table = Table {
     name: "password_resets",
@@ -348,6 +384,8 @@ pub static TABLES: &[&Table] = &[
     &REVOCATIONS,
     &AUDIT_EVENTS,
     &AUDIT_EVENT_ORGANIZATIONS,
+    &CUSTOM_ROLES,
+    &ORGANIZATION_INVITATIONS,
     &PASSWORD_RESETS,
     &OAUTH_CLIENT_REJECTIONS,
 ];

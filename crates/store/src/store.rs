@@ -28,6 +28,7 @@ pub trait Store:
     + SigningKeyRepository
     + RevocationRepository
     + AuditRepository
+    + RoleRepository
     + crate::backend::PoolStatistics
     + Send
     + Sync

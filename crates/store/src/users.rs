@@ -31,6 +31,8 @@ pub trait UserRepository: Send + Sync {
     /// transaction: every node caches verified credentials with the flag they were verified with, and the
     /// feed makes them drop those. `false`: no such user.
     async fn set_admin(&self, id: UserId, is_admin: bool, now: Timestamp) -> StoreResult<bool>;
+    /// Writes the user's own details: name, language, locale, time zone and country. `false`: no such user.
+    async fn update_profile(&self, user: &User) -> StoreResult<bool>;
 }
 
 pub(crate) fn user_from_row<DB: Backend>(row: &Row<DB>) -> StoreResult<User> {
@@ -121,5 +123,18 @@ impl<DB: Backend> UserRepository for SqlStore<DB> {
         record_revocation(&mut tx, &Revoked::User(id), now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn update_profile(&self, user: &User) -> StoreResult<bool> {
+        let changed = query("UPDATE users SET name = $1, language = $2, locale = $3, timezone = $4, country = $5 WHERE id = $6")
+            .bind(&user.name)
+            .bind(&user.language)
+            .bind(&user.locale)
+            .bind(&user.timezone)
+            .bind(&user.country)
+            .bind(user.id)
+            .execute(&self.writer)
+            .await?;
+        Ok(changed == 1)
     }
 }

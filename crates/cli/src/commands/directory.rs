@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io::IsTerminal;
 
 use gatehouse_app::directory::OrganizationRequest;
-use gatehouse_domain::{OrgRole, OrganizationId, Page, SortDir, SortKey, TeamId, User};
+use gatehouse_domain::{OrgRole, OrganizationId, Page, SortDir, SortKey, TeamId, TeamRole, User};
 use serde_json::{Value, json};
 
 use super::context::{CliError, CliResult, Context};
@@ -162,7 +162,8 @@ pub async fn member(global: &Global, command: MemberCommand) -> CliResult {
         MemberCommand::Add { org, team, user, role } => {
             let user = context.user(&user).await?;
             if let Some(team) = team {
-                context.app.add_team_member(TeamId(team), user.id).await?;
+                // A team role; the default `member` is Make's Team Member.
+                context.app.add_team_member_as(TeamId(team), user.id, TeamRole::parse(&role)?).await?;
             } else if let Some(org) = org {
                 context.app.set_organization_role(OrganizationId(org), user.id, OrgRole::parse(&role)?).await?;
             } else {

@@ -171,11 +171,50 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_makes_schema() {
     let (status, body) = json(server.get("/API/V2/USERS/ME", &token).send().await.unwrap()).await;
     assert_make_error(status, &body, 404, "SC404");
     let response = server.request(Method::PUT, ME, &token).send().await.unwrap();
-    assert_eq!(response.headers()["allow"], "GET, HEAD", "RFC 9110 §15.5.6");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, PATCH, DELETE", "RFC 9110 §15.5.6");
     let (status, body) = json(response).await;
     assert_make_error(status, &body, 405, "SC405");
     let response = server.request(Method::PUT, "/api/v2/users/me/api-tokens", &token).send().await.unwrap();
     assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
+}
+
+/// Issue 12: authentication before routing. A caller without a valid credential is told so on every
+/// `/api/v2` path, served or not, and whatever the method; only a known caller learns what exists (404,
+/// 405). Make's MCP server, given a wrong key and a path we do not serve, must report the key.
+#[tokio::test]
+async fn authentication_comes_before_routing_on_every_api_path() {
+    let server = TestServer::start().await;
+    let user = server.user("ada@example.com", false).await;
+    let token = server.token(&user, &[]).await;
+    let wrong_key = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    let unserved = [
+        (Method::GET, "/api/v2/nothing-here"),
+        (Method::GET, "/api/v2/scenarios?teamId=1"),
+        (Method::POST, "/api/v2/hooks"),
+        (Method::GET, "/api/v2"),
+        (Method::PUT, ME),
+        (Method::DELETE, "/api/v2/enums/user-api-token-scopes"),
+    ];
+    for (method, path) in &unserved {
+        let (status, body) = json(server.http.request(method.clone(), server.url(path)).send().await.unwrap()).await;
+        assert_make_error(status, &body, 401, "SC401");
+        assert!(body["detail"].as_str().unwrap().contains("Authentication is required"), "{method} {path}: {body}");
+        let (status, body) = json(server.request(method.clone(), path, wrong_key).send().await.unwrap()).await;
+        assert_make_error(status, &body, 401, "SC401");
+        assert_eq!(body["detail"], "The API token is invalid or has been deleted.", "{method} {path}");
+        let (status, body) = json(server.request(method.clone(), path, "not-a-token").send().await.unwrap()).await;
+        assert_eq!(status, 401, "{method} {path} with a malformed credential: {body}");
+    }
+    // Once the caller is known, the path's existence is answered.
+    let (status, body) = json(server.get("/api/v2/scenarios?teamId=1", &token).send().await.unwrap()).await;
+    assert_make_error(status, &body, 404, "SC404");
+    let (status, body) = json(server.request(Method::PUT, ME, &token).send().await.unwrap()).await;
+    assert_make_error(status, &body, 405, "SC405");
+    // Outside /api/v2 nothing changes: the public document and unknown paths elsewhere.
+    assert_eq!(server.http.get(server.url("/api/v2/openapi.json")).send().await.unwrap().status(), 200);
+    assert_eq!(server.http.post(server.url("/api/v2/openapi.json")).send().await.unwrap().status(), 405);
+    assert_eq!(server.http.get(server.url("/no/such/path")).send().await.unwrap().status(), 404);
+    assert_eq!(server.http.get(server.url("/api/v2x/users/me")).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]

@@ -346,8 +346,36 @@ async fn the_directory_commands_print_json_with_json() {
     assert!(team["id"].is_i64(), "{team}");
     let added = gatehouse_json(&db, &["member", "add", "--org", &org.to_string(), "--user", "ada@example.com", "--role", "owner"], "").await;
     assert_eq!(added["userId"], ada);
+    // Issue 12: Ada is Acme's only owner, so deleting her would orphan it; once it is gone she may go.
+    let (ok, stdout, stderr) = gatehouse(&db, &["user", "delete", "--email", "ada@example.com", "--json"], "").await;
+    assert!(!ok && stdout.is_empty() && stderr.contains("only owner of organization"), "{stderr}");
+    gatehouse_json(&db, &["org", "delete", "--org", &org.to_string(), "--yes"], "").await;
     let deleted = gatehouse_json(&db, &["user", "delete", "--email", "ada@example.com"], "").await;
     assert_eq!(deleted["id"], ada);
+}
+
+/// Issue 12: `member add --role` never demotes an organization's last owner.
+#[tokio::test]
+async fn member_add_never_demotes_the_last_owner() {
+    let (_dir, db) = fresh_store().await;
+    create_user(&db, "ada@example.com", "").await;
+    create_user(&db, "bob@example.com", "").await;
+    let org = gatehouse_json(&db, &["org", "create", "--name", "Acme", "--owner", "ada@example.com"], "").await["id"].as_i64().unwrap();
+    let org = org.to_string();
+    let (ok, _, stderr) = gatehouse(&db, &["member", "add", "--org", &org, "--user", "ada@example.com", "--role", "member"], "").await;
+    assert!(!ok && stderr.contains("only owner of organization"), "{stderr}");
+    gatehouse_json(&db, &["member", "add", "--org", &org, "--user", "bob@example.com", "--role", "owner"], "").await;
+    gatehouse_json(&db, &["member", "add", "--org", &org, "--user", "ada@example.com", "--role", "member"], "").await;
+    let members = gatehouse_json(&db, &["member", "list", "--org", &org], "").await;
+    let roles: Vec<(&str, &str)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| (member["email"].as_str().unwrap(), member["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("ada@example.com", "member"), ("bob@example.com", "owner")]);
+    // The CLI speaks every built-in role.
+    gatehouse_json(&db, &["member", "add", "--org", &org, "--user", "ada@example.com", "--role", "app-developer"], "").await;
 }
 
 /// A pseudo-terminal driven by python3's `pty` module, as `expect` would: waits for each prompt, and

@@ -167,7 +167,7 @@ impl TestServer {
     }
 
     pub async fn org(&self, owner: &TestUser, name: &str) -> OrganizationId {
-        let new = NewOrganization { name: name.into(), zone: ZONE.into(), api_limit: 60, timezone: "UTC".into(), country: None };
+        let new = NewOrganization { name: name.into(), zone: ZONE.into(), api_limit: 60, timezone: "UTC".into(), country: None, region_id: None };
         self.store.create_organization(&new, owner.id, self.clock.now_ts()).await.expect("create org").id
     }
 

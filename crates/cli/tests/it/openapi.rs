@@ -59,7 +59,9 @@ fn expected_security(method: &str, needs: Needs) -> Value {
     let (api_token, oauth): (Vec<&str>, Vec<&str>) = match needs {
         Needs::Credential => (vec![], vec![]),
         Needs::OwnAccount => (vec![], vec![scope("user")]),
-        Needs::Scope(resource) | Needs::AdminScope(resource) => (vec![scope(resource)], vec![scope(resource)]),
+        Needs::Scope(resource) | Needs::AdminScope(resource) | Needs::InOrganization(resource, ..) | Needs::InTeam(resource, ..) => {
+            (vec![scope(resource)], vec![scope(resource)])
+        }
     };
     json!([{ "apiToken": api_token }, { "bearerAuth": oauth }, { "oauth2": oauth }])
 }

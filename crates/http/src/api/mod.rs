@@ -6,6 +6,7 @@ pub mod enums;
 pub mod health;
 pub mod oauth_clients;
 pub mod organizations;
+pub mod roles;
 pub mod teams;
 pub mod tokens;
 pub mod users;

@@ -67,12 +67,22 @@ pub struct LicenseBody {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateBody {
     name: String,
+    /// Make's way: an id of `GET /enums/timezones`. Wins over `timezone`.
+    #[serde(default)]
+    timezone_id: Option<i64>,
+    /// Make's way: an id of `GET /enums/countries`. Wins over `country`.
+    #[serde(default)]
+    country_id: Option<i64>,
+    /// An id of `GET /enums/imt-regions`.
+    #[serde(default)]
+    region_id: Option<i64>,
     /// An IANA time zone name.
     #[serde(default)]
     timezone: Option<String>,
-    /// An ISO 3166-1 alpha-2 code.
+    /// An ISO 3166-1 code.
     #[serde(default)]
     country: Option<String>,
     #[serde(default)]
@@ -97,6 +107,9 @@ pub async fn create(State(state): State<AppState>, caller: Caller, MakeJson(body
         name: body.name,
         timezone: body.timezone,
         country: body.country,
+        timezone_id: body.timezone_id,
+        country_id: body.country_id,
+        region_id: body.region_id,
         api_limit: body.license.and_then(|license| license.api_limit),
     };
     let org = state.app.create_organization(&caller, request).await?;
@@ -104,9 +117,16 @@ pub async fn create(State(state): State<AppState>, caller: Caller, MakeJson(body
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateBody {
     #[serde(default)]
     name: Option<String>,
+    /// An id of `GET /enums/timezones`. Wins over `timezone`.
+    #[serde(default)]
+    timezone_id: Option<i64>,
+    /// An id of `GET /enums/countries`. Wins over `country`.
+    #[serde(default)]
+    country_id: Option<i64>,
     /// An IANA time zone name.
     #[serde(default)]
     timezone: Option<String>,
@@ -137,6 +157,8 @@ pub async fn update(
         name: body.name,
         timezone: body.timezone,
         country: body.country,
+        timezone_id: body.timezone_id,
+        country_id: body.country_id,
         api_limit: body.license.and_then(|license| license.api_limit),
     };
     let org = state.app.update_organization(&caller, OrganizationId(path_id(&id, "organization")?), changes).await?;

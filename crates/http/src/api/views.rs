@@ -2,6 +2,7 @@
 //! `--json`, and the OpenAPI document describes them from these very types (`openapi.rs`), so that what
 //! is documented is what is sent.
 
+use gatehouse_domain::catalogue;
 use gatehouse_domain::oauth::{Grant, OAuthClient};
 use gatehouse_domain::{ApiToken, Organization, Page, SortDir, SortKey, Team, Timestamp, User};
 use serde::Serialize;
@@ -15,8 +16,8 @@ pub fn to_value(view: impl Serialize) -> Value {
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
-/// `authUser` as `GET /users/me` returns it. Gatehouse keeps time zones, locales and countries by name;
-/// Make's numeric catalogue ids (`timezoneId`, `localeId`, `countryId`) have no meaning here and are null.
+/// `authUser` as `GET /users/me` returns it. Gatehouse keeps time zones, locales and countries by name and
+/// answers Make's catalogue ids beside them (`GET /enums/timezones`, `/enums/locales`, `/enums/countries`).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthUser {
@@ -24,11 +25,11 @@ pub struct AuthUser {
     pub name: String,
     pub email: String,
     pub language: String,
-    /// Always null: see `timezone`.
+    /// The time zone's catalogue id (`GET /enums/timezones`).
     pub timezone_id: Option<i64>,
-    /// Always null: see `locale`.
+    /// The locale's catalogue id (`GET /enums/locales`).
     pub locale_id: Option<i64>,
-    /// Always null: see `country`.
+    /// The country's catalogue id (`GET /enums/countries`); null when none is set.
     pub country_id: Option<i64>,
     /// Always empty.
     #[schema(value_type = Object)]
@@ -54,9 +55,9 @@ pub fn auth_user_view(user: &User) -> AuthUser {
         name: user.name.clone(),
         email: user.email.as_str().to_string(),
         language: user.language.clone(),
-        timezone_id: None,
-        locale_id: None,
-        country_id: None,
+        timezone_id: catalogue::timezone_by_code(&user.timezone).map(|zone| zone.id),
+        locale_id: catalogue::locale_by_code(&user.locale).map(|locale| locale.id),
+        country_id: user.country.as_deref().and_then(catalogue::country_by_code).map(|country| country.id),
         features: Map::new(),
         avatar: String::new(),
         timezone: user.timezone.clone(),
@@ -96,9 +97,9 @@ pub struct OrganizationView {
     pub id: i64,
     pub name: String,
     pub zone: String,
-    /// Always null: see `timezone`.
+    /// The time zone's catalogue id (`GET /enums/timezones`).
     pub timezone_id: Option<i64>,
-    /// Always null: see `country`.
+    /// The country's catalogue id (`GET /enums/countries`); null when none is set.
     pub country_id: Option<i64>,
     pub timezone: String,
     pub country: Option<String>,
@@ -110,8 +111,8 @@ pub fn organization_view(org: &Organization) -> OrganizationView {
         id: org.id.0,
         name: org.name.clone(),
         zone: org.zone.clone(),
-        timezone_id: None,
-        country_id: None,
+        timezone_id: catalogue::timezone_by_code(&org.timezone).map(|zone| zone.id),
+        country_id: org.country.as_deref().and_then(catalogue::country_by_code).map(|country| country.id),
         timezone: org.timezone.clone(),
         country: org.country.clone(),
         license: License { api_limit: org.api_limit },
