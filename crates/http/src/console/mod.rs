@@ -7,6 +7,7 @@
 //! `page`). One module per area; the routes are listed here, in one place.
 
 pub mod account;
+pub mod admin;
 pub mod page;
 pub mod password_reset;
 pub mod tokens;
@@ -38,4 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/user/password", get(account::password_page).post(account::change_password))
         .route("/user/apps", get(account::authorized_apps))
         .route("/user/apps/{clientId}/revoke", post(account::revoke_app))
+        // Administration (platform administrators only).
+        .route("/admin", get(admin::landing))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}/{action}", post(admin::user_action))
 }
