@@ -75,3 +75,57 @@ async fn an_administrator_creates_promotes_and_deletes_users_and_forms_need_the_
     assert_eq!(bob.get("/user/api").await.status, 303, "a deleted user's session ends");
     assert!(!admin.get("/admin/users").await.html.contains("bob@example.com"));
 }
+
+async fn requested_client(server: &TestServer, owner: &str, name: &str) -> String {
+    let app = &server.state().app;
+    let owner = app.user_by_email(owner).await.unwrap();
+    let uris = vec!["https://app.example.com/callback".to_string()];
+    let scopes = vec!["openid".to_string(), "user:read".to_string()];
+    let registration = gatehouse_app::clients::ClientRegistration {
+        name,
+        description: "",
+        client_type: "confidential",
+        redirect_uris: &uris,
+        scopes: &scopes,
+    };
+    app.request_client(&gatehouse_app::Actor::operator(&owner), registration).await.unwrap().id.to_string()
+}
+
+#[tokio::test]
+async fn the_review_queue_approves_with_the_secret_shown_once_and_rejects_with_a_reason() {
+    let server = TestServer::start().await;
+    person(&server, "root@example.com", true).await;
+    person(&server, "dev@example.com", false).await;
+    let good = requested_client(&server, "dev@example.com", "Good app").await;
+    let bad = requested_client(&server, "dev@example.com", "Bad app").await;
+    let mut admin = ConsoleBrowser::new(&server);
+    admin.sign_in("root@example.com", PASSWORD).await;
+    let queue = admin.get("/admin/clients").await;
+    assert_eq!(queue.status, 200);
+    for id in [&good, &bad] {
+        assert!(queue.html.contains(&format!(r#"<tr data-client="{id}">"#)), "{}", queue.html);
+        assert!(queue.html.contains(&format!(r#"<label for="reason-{id}">Reason</label>"#)));
+    }
+    let forged = admin.post_raw(&format!("/admin/clients/{good}/approve"), form(&[]), &[]).await;
+    assert_eq!(forged.status, 403, "no CSRF token: refused");
+
+    let approved = admin.submit(&queue, &format!("/admin/clients/{good}/approve"), &[]).await;
+    assert_eq!(approved.location.as_deref(), Some("/admin/clients?done=approved"));
+    let shown = admin.get("/admin/clients?done=approved").await;
+    assert!(shown.html.contains(r#"<code id="new-secret">"#), "the secret, once: {}", shown.html);
+    assert!(!admin.get("/admin/clients").await.html.contains(r#"id="new-secret""#), "not on a reload");
+
+    let no_reason = admin.submit(&queue, &format!("/admin/clients/{bad}/reject"), &[("reason", " ")]).await;
+    assert!(no_reason.status == 400 && no_reason.html.contains(r#"class="alert""#));
+    let rejected = admin.submit(&queue, &format!("/admin/clients/{bad}/reject"), &[("reason", "Redirect URI is not yours")]).await;
+    assert_eq!(rejected.location.as_deref(), Some("/admin/clients?done=rejected"));
+    let app = &server.state().app;
+    let client = app.find_client(&bad).await.unwrap();
+    assert_eq!(client.status, gatehouse_domain::oauth::ClientStatus::Rejected);
+    assert_eq!(app.client_rejection_reason(&client.id).await.unwrap().as_deref(), Some("Redirect URI is not yours"));
+    assert!(admin.get("/admin/clients").await.html.contains("No app is waiting for review."));
+
+    let mut dev = ConsoleBrowser::new(&server);
+    dev.sign_in("dev@example.com", PASSWORD).await;
+    assert_eq!(dev.get("/admin/clients").await.status, 403);
+}

@@ -7,10 +7,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::http::header;
+use gatehouse_app::clients::Approval;
+use gatehouse_domain::oauth::ClientStatus;
 use gatehouse_domain::{Page as Paging, UserId};
 use serde::Deserialize;
 
-use super::page::{self, Chrome, SignedIn, form_message, notice, see_other};
+use super::page::{self, Chrome, Reveal, SignedIn, form_message, notice, see_other};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -154,6 +157,122 @@ pub async fn user_action(
         Ok(done) => see_other(&format!("/admin/users?done={done}")),
         Err(error) => match form_message(error) {
             Ok(message) => users_page(&state, &signed_in, StatusCode::BAD_REQUEST, None, Some(&message), "", "").await,
+            Err(response) => response,
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/admin_clients.html")]
+struct ClientsPage<'a> {
+    chrome: Chrome,
+    requests: Vec<ClientRow>,
+    new_secret: Option<String>,
+    message: Option<&'a str>,
+}
+
+struct ClientRow {
+    id: String,
+    name: String,
+    owner: String,
+    client_type: &'static str,
+    redirect_uris: Vec<String>,
+    scopes: Vec<&'static str>,
+    description: String,
+}
+
+const CLIENT_NOTICES: &[(&str, &str)] = &[("approved", "The app was approved."), ("rejected", "The app was rejected.")];
+
+/// What carries an approved client's secret to the page that shows it once.
+const NEW_CLIENT_SECRET: &str = "admin-new-client-secret";
+
+/// `GET /admin/clients`: the review queue, with the new secret of a client just approved, once.
+pub async fn clients(State(state): State<AppState>, signed_in: SignedIn, headers: HeaderMap, Query(query): Query<DoneQuery>) -> Response {
+    if let Err(response) = administrator(&signed_in) {
+        return response;
+    }
+    let revealed = Reveal::take(&state, &signed_in, &headers, NEW_CLIENT_SECRET);
+    let notice = notice(query.done.as_deref(), CLIENT_NOTICES);
+    let mut response = clients_page(&state, &signed_in, StatusCode::OK, notice, revealed.as_ref().map(|(secret, _)| secret.clone()), None).await;
+    if let Some((_, clear)) = revealed {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+async fn clients_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    new_secret: Option<String>,
+    message: Option<&str>,
+) -> Response {
+    let requested = match state.app.list_clients(Some(ClientStatus::Requested), None).await {
+        Ok(clients) => clients,
+        Err(error) => return page::app_error(&error),
+    };
+    let mut requests = Vec::with_capacity(requested.len());
+    for client in requested {
+        let owner = match state.app.user(client.owner).await {
+            Ok(Some(user)) => user.email.as_str().to_string(),
+            Ok(None) => format!("user {}", client.owner.0),
+            Err(error) => return page::app_error(&error),
+        };
+        requests.push(ClientRow {
+            id: client.id.to_string(),
+            name: client.name,
+            owner,
+            client_type: client.client_type.as_str(),
+            redirect_uris: client.redirect_uris.iter().map(|uri| uri.as_str().to_string()).collect(),
+            scopes: client.scopes.names(),
+            description: client.description,
+        });
+    }
+    page::render(status, &ClientsPage { chrome: signed_in.chrome("admin", notice), requests, new_secret, message })
+}
+
+/// `POST /admin/clients/{id}/approve`: the requested scopes; a confidential client's secret is shown
+/// once, on the page the redirect leads to.
+pub async fn approve_client(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = administrator(&signed_in) {
+        return response;
+    }
+    if let Err(response) = signed_in.verify_form(&headers, &body) {
+        return response;
+    }
+    let approval = Approval { scopes: None, allow_refresh: None };
+    match state.app.approve_client(&id, approval, Some(&signed_in.actor())).await {
+        Ok((_, None)) => see_other("/admin/clients?done=approved"),
+        Ok((_, Some(secret))) => match Reveal::carry(&state, &signed_in, NEW_CLIENT_SECRET, &secret.reveal()) {
+            Ok(cookie) => {
+                let mut response = see_other("/admin/clients?done=approved");
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+                response
+            }
+            Err(response) => response,
+        },
+        Err(error) => match form_message(error) {
+            Ok(message) => clients_page(&state, &signed_in, StatusCode::BAD_REQUEST, None, None, Some(&message)).await,
+            Err(response) => response,
+        },
+    }
+}
+
+/// `POST /admin/clients/{id}/reject`: with the reason its owner will read.
+pub async fn reject_client(State(state): State<AppState>, signed_in: SignedIn, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = administrator(&signed_in) {
+        return response;
+    }
+    let form = match signed_in.verify_form(&headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let reason = form.get("reason").ok().flatten().unwrap_or("").to_string();
+    match state.app.reject_client_with_reason(&id, &reason, Some(&signed_in.actor())).await {
+        Ok(_) => see_other("/admin/clients?done=rejected"),
+        Err(error) => match form_message(error) {
+            Ok(message) => clients_page(&state, &signed_in, StatusCode::BAD_REQUEST, None, None, Some(&message)).await,
             Err(response) => response,
         },
     }
