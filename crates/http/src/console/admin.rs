@@ -22,6 +22,7 @@ pub struct DoneQuery {
 }
 
 /// Only platform administrators pass; the answer to anyone else is a 403 page, not a redirect.
+#[allow(clippy::result_large_err)]
 fn administrator(signed_in: &SignedIn) -> Result<(), Response> {
     if signed_in.user.is_admin {
         Ok(())
