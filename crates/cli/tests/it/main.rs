@@ -17,6 +17,7 @@ mod cli;
 mod cli_admin;
 mod cli_safety;
 mod console_admin;
+mod console_developer;
 mod console_password_reset;
 mod console_tokens;
 mod forward_auth;

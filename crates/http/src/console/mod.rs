@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod developer;
 pub mod page;
 pub mod password_reset;
 pub mod profile;
@@ -42,6 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/user/password", get(account::password_page).post(account::change_password))
         .route("/user/apps", get(account::authorized_apps))
         .route("/user/apps/{clientId}/revoke", post(account::revoke_app))
+        // OAuth apps, for developers.
+        .route("/developer/apps", get(developer::list).post(developer::request))
+        .route("/developer/apps/new", get(developer::new_form))
+        .route("/developer/apps/{clientId}/secret", post(developer::rotate_secret))
         // Administration (platform administrators only).
         .route("/admin", get(admin::landing))
         .route("/admin/users", get(admin::users).post(admin::create_user))
