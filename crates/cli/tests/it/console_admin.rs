@@ -20,7 +20,7 @@ async fn only_platform_administrators_reach_the_administration_pages() {
     let mut browser = ConsoleBrowser::new(&server);
     let signed_in = browser.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(signed_in.status, 303);
-    for path in ["/admin", "/admin/users"] {
+    for path in ["/admin", "/admin/users", "/admin/clients", "/admin/organizations"] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 403, "{path}");
         assert!(page.html.contains("administrators"), "{}", page.html);
@@ -128,4 +128,21 @@ async fn the_review_queue_approves_with_the_secret_shown_once_and_rejects_with_a
     let mut dev = ConsoleBrowser::new(&server);
     dev.sign_in("dev@example.com", PASSWORD).await;
     assert_eq!(dev.get("/admin/clients").await.status, 403);
+}
+
+#[tokio::test]
+async fn the_organizations_page_lists_members_with_their_roles() {
+    let server = TestServer::start().await;
+    person(&server, "root@example.com", true).await;
+    let owner = server.user("owner@example.com", false).await;
+    let member = server.user("dev@example.com", false).await;
+    let org = server.org(&owner, "Acme").await;
+    server.join(org, &member, gatehouse_domain::OrgRole::AppDeveloper).await;
+    let mut admin = ConsoleBrowser::new(&server);
+    admin.sign_in("root@example.com", PASSWORD).await;
+    let page = admin.get("/admin/organizations").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("<h1>Organizations</h1>") && page.html.contains("Acme"), "{}", page.html);
+    assert!(page.html.contains(r#"<tr data-email="owner@example.com">"#) && page.html.contains("<td>owner</td>"), "{}", page.html);
+    assert!(page.html.contains(r#"<tr data-email="dev@example.com">"#) && page.html.contains("<td>app_developer</td>"), "{}", page.html);
 }

@@ -278,3 +278,47 @@ pub async fn reject_client(State(state): State<AppState>, signed_in: SignedIn, P
         },
     }
 }
+
+#[derive(Template)]
+#[template(path = "console/admin_organizations.html")]
+struct OrganizationsPage {
+    chrome: Chrome,
+    organizations: Vec<OrganizationRow>,
+}
+
+struct OrganizationRow {
+    id: i64,
+    name: String,
+    zone: String,
+    members: Vec<(String, String, &'static str)>,
+}
+
+/// `GET /admin/organizations`: every organization, and its members with their roles.
+pub async fn organizations(State(state): State<AppState>, signed_in: SignedIn) -> Response {
+    if let Err(response) = administrator(&signed_in) {
+        return response;
+    }
+    let all = Paging { limit: Paging::MAX_LIMIT, offset: 0, ..Paging::default() };
+    let overviews = match state.app.organization_overviews(all).await {
+        Ok(overviews) => overviews,
+        Err(error) => return page::app_error(&error),
+    };
+    let mut organizations = Vec::with_capacity(overviews.len());
+    for overview in overviews {
+        let organization = overview.organization;
+        let members = match state.app.organization_members(organization.id, all).await {
+            Ok(members) => members,
+            Err(error) => return page::app_error(&error),
+        };
+        organizations.push(OrganizationRow {
+            id: organization.id.0,
+            name: organization.name,
+            zone: organization.zone,
+            members: members
+                .into_iter()
+                .map(|member| (member.user.name, member.user.email.as_str().to_string(), member.role.as_str()))
+                .collect(),
+        });
+    }
+    page::render(StatusCode::OK, &OrganizationsPage { chrome: signed_in.chrome("admin", None), organizations })
+}

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::landing))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{id}/{action}", post(admin::user_action))
+        .route("/admin/organizations", get(admin::organizations))
         .route("/admin/clients", get(admin::clients))
         .route("/admin/clients/{id}/approve", post(admin::approve_client))
         .route("/admin/clients/{id}/reject", post(admin::reject_client))
