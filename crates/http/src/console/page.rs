@@ -151,9 +151,12 @@ pub fn render(status: StatusCode, template: &dyn DynPage) -> Response {
     response
 }
 
-/// A page that says what went wrong, in the console's design.
+/// A page that says what went wrong, in the console's design, with the console's policy like every
+/// console page.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    pages::error(status, message)
+    let mut response = pages::error(status, message);
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONSOLE_POLICY));
+    response
 }
 
 /// A failure of ours: logged, and never shown.
@@ -278,6 +281,13 @@ mod tests {
         let location = |response: Response| response.headers()[header::LOCATION].to_str().expect("text").to_string();
         assert_eq!(location(sign_in_redirect("/user/api?a=b")), "/login?next=%2Fuser%2Fapi%3Fa%3Db");
         assert_eq!(location(sign_in_redirect("//evil.example")), "/login?next=%2F");
+    }
+
+    #[test]
+    fn console_error_pages_carry_the_console_policy() {
+        let response = error_page(StatusCode::FORBIDDEN, "No.");
+        assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], CONSOLE_POLICY);
+        assert_eq!(internal(&"boom").headers()[header::CONTENT_SECURITY_POLICY], CONSOLE_POLICY);
     }
 
     #[test]
