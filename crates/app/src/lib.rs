@@ -7,6 +7,7 @@
 //! and a seeded generator. A use case that makes a cached answer stale reports it to [`App::apply`], the one
 //! place where a node's caches learn of changes; the revocation feed from other nodes goes through it too.
 
+pub mod account;
 pub mod actor;
 pub mod api_tokens;
 pub mod app;

@@ -81,6 +81,8 @@ audit_kinds! {
     UserDeleted => "user_deleted",
     /// A password set by an operator (`gatehouse user reset-password`).
     UserPasswordReset => "user_password_reset",
+    /// A user changed their own password in the console (the current one was proven).
+    UserPasswordChanged => "user_password_changed",
     /// The platform administrator flag changed (`gatehouse user set-admin`).
     UserAdminChanged => "user_admin_changed",
     UserUnlocked => "user_unlocked",

@@ -18,6 +18,7 @@ pub mod random;
 pub mod revocation;
 pub mod roles;
 pub mod scope;
+pub mod sealed;
 pub mod secrets;
 pub mod time;
 

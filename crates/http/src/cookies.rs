@@ -45,12 +45,40 @@ pub fn prelogin_set_cookie(secure: bool, value: &str, max_age_secs: i64) -> Resu
     set_cookie(prelogin_name(secure), secure, value, max_age_secs)
 }
 
+/// The one-time reveal cookie's name (see `console::page::Reveal`), prefixed like the session's.
+pub fn reveal_name(secure: bool) -> &'static str {
+    if secure { "__Host-gatehouse_reveal" } else { "gatehouse_reveal" }
+}
+
+/// How long a sealed new secret waits for the page the redirect leads to.
+const REVEAL_MAX_AGE_SECS: i64 = 120;
+
+/// `Set-Cookie` carrying a sealed new secret across one redirect. `SameSite=Strict`: only a navigation
+/// within this site reads it.
+pub fn reveal_set_cookie(secure: bool, sealed: &str) -> Result<HeaderValue, InvalidHeaderValue> {
+    build(reveal_name(secure), secure, sealed, REVEAL_MAX_AGE_SECS, SameSite::Strict)
+}
+
+/// `Set-Cookie` that deletes the reveal cookie once its page has been shown.
+pub fn reveal_clear_cookie(secure: bool) -> Result<HeaderValue, InvalidHeaderValue> {
+    build(reveal_name(secure), secure, "", 0, SameSite::Strict)
+}
+
+/// `Set-Cookie` that deletes the session cookie (signing out).
+pub fn session_clear_cookie(secure: bool) -> Result<HeaderValue, InvalidHeaderValue> {
+    build(session_name(secure), secure, "", 0, SameSite::Lax)
+}
+
 fn set_cookie(name: &'static str, secure: bool, value: &str, max_age_secs: i64) -> Result<HeaderValue, InvalidHeaderValue> {
+    build(name, secure, value, max_age_secs, SameSite::Lax)
+}
+
+fn build(name: &'static str, secure: bool, value: &str, max_age_secs: i64, same_site: SameSite) -> Result<HeaderValue, InvalidHeaderValue> {
     let max_age = cookie::time::Duration::seconds(max_age_secs);
     let cookie = Cookie::build((name, value))
         .path("/")
         .http_only(true)
-        .same_site(SameSite::Lax)
+        .same_site(same_site)
         .max_age(max_age)
         .secure(secure)
         .build();
@@ -100,6 +128,19 @@ mod tests {
         assert_eq!(cookie.path(), Some("/"));
         assert_eq!(cookie.max_age(), Some(cookie::time::Duration::seconds(3600)));
         assert_eq!(cookie.secure(), None, "no Secure over plain http: the browser would drop the cookie");
+    }
+
+    #[test]
+    fn the_reveal_cookie_is_strict_short_lived_and_clearable() {
+        let value = reveal_set_cookie(true, "sealed").expect("a header value");
+        let cookie = Cookie::parse(value.to_str().expect("text")).expect("a cookie");
+        assert_eq!((cookie.name(), cookie.value()), ("__Host-gatehouse_reveal", "sealed"));
+        assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+        assert_eq!((cookie.http_only(), cookie.secure()), (Some(true), Some(true)));
+        assert_eq!(cookie.max_age(), Some(cookie::time::Duration::seconds(REVEAL_MAX_AGE_SECS)));
+        let cleared = Cookie::parse(reveal_clear_cookie(false).expect("a value").to_str().expect("text").to_string()).expect("a cookie");
+        assert_eq!((cleared.name(), cleared.value()), ("gatehouse_reveal", ""));
+        assert_eq!(cleared.max_age(), Some(cookie::time::Duration::ZERO));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body_limit;
 pub mod client_address;
 pub mod origin;
+pub mod console;
 pub mod cookies;
 pub mod credentials;
 pub mod error;

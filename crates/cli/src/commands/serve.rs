@@ -59,7 +59,8 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
             println!("  email:     {}", first.email);
             println!("  password:  {}", first.password);
             println!("  API token: {}", first.token);
-            println!("Try: curl -H \"Authorization: Token {}\" {}/api/v2/users/me", first.token, context.app.settings.issuer);
+            println!("Sign in at {}/ with this email and password to manage tokens in the browser,", context.app.settings.issuer);
+            println!("or try: curl -H \"Authorization: Token {}\" {}/api/v2/users/me", first.token, context.app.settings.issuer);
         }
     }
 

@@ -16,6 +16,7 @@ mod authentication;
 mod cli;
 mod cli_admin;
 mod cli_safety;
+mod console_tokens;
 mod forward_auth;
 mod nodes;
 mod oauth;

@@ -44,11 +44,17 @@ impl OpaqueSecret {
     /// A value derived from this secret for another purpose (a CSRF token from a session secret, say):
     /// SHA-256 over a purpose label and the secret, so that knowing one never reveals the other.
     pub fn derive(&self, purpose: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.derive_key(purpose))
+    }
+
+    /// The 32 bytes [`derive`](Self::derive) encodes: a key for another purpose (sealing a one-time value
+    /// to this session, say).
+    pub fn derive_key(&self, purpose: &str) -> [u8; SECRET_BYTES] {
         let mut input = Vec::with_capacity(purpose.len() + 1 + SECRET_BYTES);
         input.extend_from_slice(purpose.as_bytes());
         input.push(0);
         input.extend_from_slice(&self.0);
-        URL_SAFE_NO_PAD.encode(TokenHash::of_bytes(&input).as_bytes())
+        *TokenHash::of_bytes(&input).as_bytes()
     }
 }
 

@@ -34,6 +34,11 @@ impl Form {
         Ok(first.filter(|v| !v.is_empty()))
     }
 
+    /// Every non-empty value of a parameter a form may repeat (a group of checkboxes with one name).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+    }
+
     pub fn require(&self, key: &str) -> Result<&str, OAuthError> {
         self.get(key)?.ok_or_else(|| OAuthError::invalid_request(format!("The {key} parameter is required.")))
     }

@@ -79,8 +79,9 @@ pub fn router(state: AppState) -> Router {
         .max_age(std::time::Duration::from_secs(600));
     let mut machine = Router::new();
     // The pages' one stylesheet, so that their CSP can say `style-src 'self'` instead of allowing inline
-    // styles. Not an OAuth endpoint, so not in the table.
-    let mut browser = Router::new().route(pages::STYLESHEET_PATH, get(pages::stylesheet));
+    // styles, and the web console's pages, which share the browser surface's bounds and headers. Not OAuth
+    // endpoints, so not in the table.
+    let mut browser = Router::new().route(pages::STYLESHEET_PATH, get(pages::stylesheet)).merge(crate::console::routes());
     for route in OAUTH_ROUTES {
         match route.surface {
             Surface::Machine => machine = machine.route(route.path, (route.handler)()),
@@ -115,7 +116,9 @@ fn bounded(routes: Router<AppState>, edge: EdgeLimits) -> Router<AppState> {
 /// `body_limit`). An undeclared (chunked) body found too large while being read gets the same answer in
 /// place of axum's plain-text one.
 async fn refuse_oversized(State(limits): State<EdgeLimits>, request: Request, next: Next) -> Response {
-    let is_page = request.uri().path().starts_with("/oauth/v2/authorize") || request.uri().path() == pages::STYLESHEET_PATH;
+    let path = request.uri().path();
+    // Everything but the machine endpoints is a page: the authorization pages and the console.
+    let is_page = path.starts_with("/oauth/v2/authorize") || !(path.starts_with("/oauth/") || path.starts_with("/.well-known/"));
     if body_limit::declared_too_large(request.headers()) {
         body_limit::drain(request.into_body(), &limits);
         return too_large(is_page);

@@ -40,7 +40,7 @@ pub const STYLESHEET_PATH: &str = "/assets/gatehouse.css";
 const STYLESHEET: &str = include_str!("../../templates/assets/gatehouse.css");
 
 /// The pages may not be framed (clickjacking), run no script and load nothing but their own stylesheet.
-const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -97,8 +97,9 @@ fn page(status: StatusCode, template: &dyn DynPage) -> Response {
     response
 }
 
-/// Object-safe rendering, so `page` is compiled once rather than once per template.
-trait DynPage {
+/// Object-safe rendering, so `page` (and the console's `render`) is compiled once rather than once per
+/// template.
+pub trait DynPage {
     fn render_page(&self) -> askama::Result<String>;
 }
 
