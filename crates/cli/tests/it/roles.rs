@@ -247,3 +247,30 @@ async fn the_role_catalogue_lists_built_in_and_the_organizations_custom_roles() 
     let (status, body) = json(server.request(Method::DELETE, &path, &owner).json(&object!({ "organizationId": org.0 })).send().await.unwrap()).await;
     assert_eq!((status, &body["roleId"]), (200, &object!(id)), "{body}");
 }
+
+/// An OAuth grant limited to the organization chosen at consent stays limited through the role routes:
+/// the other organization the user belongs to is 404 on every side, and `/users/me` lists only the
+/// chosen organization's role.
+#[tokio::test]
+async fn an_oauth_grant_limited_to_one_organization_reaches_no_other_through_roles() {
+    use crate::oauth::support::{api, tokens_for, world};
+    let world = world().await;
+    let body = tokens_for(&world, &world.confidential, "user:read organizations:read teams:read").await;
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let (status, me) = api(&world, "/api/v2/users/me", &access).await;
+    assert_eq!(status, 200, "{me}");
+    let orgs: Vec<i64> = me["authUser"]["userOrganizationRoles"].as_array().unwrap().iter().map(|r| r["organizationId"].as_i64().unwrap()).collect();
+    assert_eq!(orgs, vec![world.org.0], "only the consented organization");
+    for path in [
+        format!("/api/v2/organizations/{}", world.other_org),
+        format!("/api/v2/organizations/{}/user-organization-roles", world.other_org),
+        format!("/api/v2/users/{}/user-organization-roles/{}", world.user.0, world.other_org),
+        format!("/api/v2/users?organizationId={}", world.other_org),
+        format!("/api/v2/users/roles?organizationId={}", world.other_org),
+    ] {
+        let (status, body) = api(&world, &path, &access).await;
+        assert_make_error(status, &body, 404, "SC404");
+    }
+    let (status, body) = api(&world, &format!("/api/v2/organizations/{}/user-organization-roles", world.org), &access).await;
+    assert_eq!(status, 200, "{body}");
+}
