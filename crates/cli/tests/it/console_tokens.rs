@@ -364,3 +364,29 @@ async fn the_profile_page_changes_what_the_api_reports() {
     let again = browser.get("/user/profile").await;
     assert!(again.html.contains(&format!(r#"<option value="{prague}" selected>Europe/Prague</option>"#)), "the saved zone is selected");
 }
+
+#[tokio::test]
+async fn deleting_ones_own_account_on_the_page_ends_every_credential() {
+    let server = TestServer::start().await;
+    person(&server, "ada@example.com", false).await;
+    let mut browser = ConsoleBrowser::new(&server);
+    browser.sign_in("ada@example.com", PASSWORD).await;
+    let form_page = browser.get("/user/api/new").await;
+    browser.submit(&form_page, "/user/api", &[("label", "mine"), ("scopes", "user:read")]).await;
+    let token = element_text(&browser.get("/user/api").await.html, "new-token").unwrap();
+    // An organization's only owner is refused: the organization would be left with nobody to run it.
+    let user = server.state().app.user_by_email("ada@example.com").await.unwrap();
+    let org = server.org(&crate::harness::TestUser { id: user.id }, "Ada's org").await;
+    let confirm = browser.get("/user/delete").await;
+    assert!(confirm.html.contains(">Delete my account</button>"), "{}", confirm.html);
+    let refused = browser.submit(&confirm, "/user/delete", &[]).await;
+    assert_eq!(refused.status, 409, "{}", refused.html);
+    assert!(refused.html.contains(r#"class="alert""#));
+    assert_eq!(current_scopes(&server, &token).await.0, 200, "nothing was deleted");
+    server.state().app.delete_organization_by_operator(org).await.unwrap();
+    let deleted = browser.submit(&confirm, "/user/delete", &[]).await;
+    assert_eq!((deleted.status, deleted.location.as_deref()), (303, Some("/login?done=account-deleted")), "{}", deleted.html);
+    assert_eq!(current_scopes(&server, &token).await.0, 401, "the token ended");
+    assert_eq!(browser.get("/user/api").await.status, 303, "the session ended");
+    assert_eq!(ConsoleBrowser::new(&server).sign_in("ada@example.com", PASSWORD).await.status, 401);
+}

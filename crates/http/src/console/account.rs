@@ -51,6 +51,7 @@ struct LoginPage<'a> {
 const SIGN_IN_NOTICES: &[(&str, &str)] = &[
     ("signed-out", "You are signed out."),
     ("password-set", "Your password is set. Sign in with it."),
+    ("account-deleted", "Your account is deleted, with every token and app access it had."),
 ];
 
 /// `GET /login`. An anonymous visitor gets a signed pre-login cookie, whose CSRF token the form carries;

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/user/api/new", get(tokens::new_form))
         .route("/user/api/tokens/{created}/delete", get(tokens::delete_confirm).post(tokens::delete))
         .route("/user/profile", get(profile::profile).post(profile::update))
+        .route("/user/delete", get(profile::delete_confirm).post(profile::delete))
         .route("/user/password", get(account::password_page).post(account::change_password))
         .route("/user/apps", get(account::authorized_apps))
         .route("/user/apps/{clientId}/revoke", post(account::revoke_app))

@@ -76,6 +76,9 @@ impl SignedIn {
 
     /// Parses a form post and checks it as every console post is checked: not cross-site (Fetch
     /// Metadata), and carrying this session's CSRF token.
+    // The error is the page to answer with, built once per request on a path that ends the request:
+    // boxing it would only add an allocation and noise to every handler.
+    #[allow(clippy::result_large_err)]
     pub fn verify_form(&self, headers: &HeaderMap, body: &Bytes) -> Result<Form, Response> {
         let form = Form::parse(headers, body).map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
         let csrf = form.get("csrf").map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
@@ -172,6 +175,9 @@ pub fn app_error(error: &AppError) -> Response {
 }
 
 /// The message a form shows for an application error it can show, or the error page for one it cannot.
+// The error is the page to answer with, built once per request on a path that ends the request:
+// boxing it would only add an allocation and noise to every handler.
+#[allow(clippy::result_large_err)]
 pub fn form_message(error: AppError) -> Result<String, Response> {
     match error {
         AppError::Invalid(detail) | AppError::Conflict(detail) | AppError::Forbidden(detail) => Ok(detail),
@@ -193,6 +199,9 @@ pub struct Reveal;
 
 impl Reveal {
     /// The `Set-Cookie` that carries `value` to the next page.
+    // The error is the page to answer with, built once per request on a path that ends the request:
+    // boxing it would only add an allocation and noise to every handler.
+    #[allow(clippy::result_large_err)]
     pub fn carry(state: &AppState, signed_in: &SignedIn, purpose: &str, value: &str) -> Result<HeaderValue, Response> {
         let sealed = state.app.seal_for_session(&signed_in.session, purpose, value).map_err(|e| internal(&e))?;
         cookies::reveal_set_cookie(is_secure(state), &sealed).map_err(|e| internal(&e))

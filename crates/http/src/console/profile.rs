@@ -109,3 +109,44 @@ pub async fn update(State(state): State<AppState>, signed_in: SignedIn, headers:
         },
     }
 }
+
+#[derive(Template)]
+#[template(path = "console/account_delete.html")]
+struct DeleteAccountPage<'a> {
+    chrome: Chrome,
+    email: &'a str,
+    message: Option<&'a str>,
+}
+
+/// `GET /user/delete`: what deleting the account ends, and the button that does it.
+pub async fn delete_confirm(signed_in: SignedIn) -> Response {
+    let chrome = signed_in.chrome("profile", None);
+    page::render(StatusCode::OK, &DeleteAccountPage { chrome, email: signed_in.user.email.as_str(), message: None })
+}
+
+/// `POST /user/delete`: the same use case as `DELETE /api/v2/users/me`. Every credential of the user ends
+/// on every node, this session included. Refused while the user is an organization's only owner.
+pub async fn delete(State(state): State<AppState>, signed_in: SignedIn, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = signed_in.verify_form(&headers, &body) {
+        return response;
+    }
+    match state.app.delete_own_account(&signed_in.actor()).await {
+        Ok(()) => {
+            let mut response = see_other("/login?done=account-deleted");
+            if let Ok(clear) = crate::cookies::session_clear_cookie(page::is_secure(&state)) {
+                response.headers_mut().append(axum::http::header::SET_COOKIE, clear);
+            }
+            response
+        }
+        Err(error) => match form_message(error) {
+            Ok(message) => {
+                let chrome = signed_in.chrome("profile", None);
+                page::render(
+                    StatusCode::CONFLICT,
+                    &DeleteAccountPage { chrome, email: signed_in.user.email.as_str(), message: Some(&message) },
+                )
+            }
+            Err(response) => response,
+        },
+    }
+}
