@@ -37,7 +37,22 @@ impl App {
         actor.may_confer(request.scopes)?;
         let (secret, token) = self.store_api_token(actor.user_id, request, now).await?;
         self.record_token_event(AuditKind::ApiTokenCreated, Some(actor), &token).await;
+        self.notify_token_created(&token).await;
         Ok((secret, token))
+    }
+
+    /// Make mails the owner when a token is created on their account, whoever created it and however (API,
+    /// console, CLI): a stolen session or credential minting a token does not go unseen.
+    async fn notify_token_created(&self, token: &ApiToken) {
+        let Some(outbox) = self.outbox() else { return };
+        match self.store.user_by_id(token.user_id).await {
+            Ok(Some(owner)) => {
+                let origin = crate::audit::current_origin();
+                outbox.queue(crate::mail::token_created_notice(outbox.from(), &owner.email, token, &origin, &self.settings.issuer));
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "the new-token notice was not sent: the owner could not be read"),
+        }
     }
 
     /// A token's event: its owner's, visible to the owner's organizations. Names the token by its key

@@ -11,7 +11,8 @@ use gatehouse_store::DynStore;
 use crate::error::{AppError, AppResult};
 use crate::invalidation::Invalidation;
 use crate::rate_limit::{LimitSettings, Limiter, RedisCounters};
-use crate::{caches, keys, usage};
+use crate::mail::{Mailer, Outbox};
+use crate::{caches, keys, mail, usage};
 
 /// What a node is configured with.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// How signing keys are kept at rest: under the operator's secrets keys, or in clear in development.
     pub key_protection: keys::KeyProtection,
+    /// Where email goes out; without an SMTP URL there is none (and no reset by email).
+    pub mail: mail::MailSettings,
 }
 
 impl Settings {
@@ -37,8 +40,13 @@ impl Settings {
             oauth: OAuthSettings::default(),
             limits: LimitSettings::default(),
             key_protection: keys::KeyProtection::default(),
+            mail: mail::MailSettings::default(),
         }
     }
+}
+
+fn mail_from(settings: &Settings) -> String {
+    settings.mail.from.clone().filter(|from| !from.trim().is_empty()).unwrap_or_else(|| mail::default_from(&settings.issuer))
 }
 
 /// The application: the store, the clock, the randomness, and what a node keeps in memory.
@@ -60,6 +68,8 @@ pub struct App {
     hashing: tokio::sync::Semaphore,
     /// The key that signs pre-login cookies, read from (or first stored in) the shared settings once.
     pub(crate) prelogin_key: tokio::sync::OnceCell<gatehouse_domain::oauth::prelogin::PreLoginKey>,
+    /// Where email goes out, when the settings name an SMTP server (or a test gives a mailer).
+    outbox: Option<Outbox>,
 }
 
 impl App {
@@ -75,6 +85,14 @@ impl App {
             },
             None => Limiter::local(),
         };
+        // `serve` checked the URL before binding; a bad one here (a test, a tool) means no mail, said once.
+        let outbox = settings.mail.smtp_url.as_deref().and_then(|url| match crate::smtp::SmtpMailer::from_url(url) {
+            Ok(mailer) => Some(Outbox::new(std::sync::Arc::new(mailer), mail_from(&settings))),
+            Err(error) => {
+                tracing::error!(%error, "email: not sent from this node");
+                None
+            }
+        });
         Self {
             store,
             clock,
@@ -88,7 +106,23 @@ impl App {
             audit_write_failures: AtomicU64::new(0),
             hashing: tokio::sync::Semaphore::new(2),
             prelogin_key: tokio::sync::OnceCell::new(),
+            outbox,
         }
+    }
+
+    /// The same application sending its email through `mailer` instead.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.outbox = Some(Outbox::new(mailer, mail_from(&self.settings)));
+        self
+    }
+
+    /// Whether this node sends email: without it the console offers no reset by email.
+    pub fn mail_available(&self) -> bool {
+        self.outbox.is_some()
+    }
+
+    pub fn outbox(&self) -> Option<&Outbox> {
+        self.outbox.as_ref()
     }
 
     pub fn now(&self) -> Timestamp {

@@ -119,6 +119,23 @@ impl App {
         Ok(rejected)
     }
 
+    /// Rejects a client, keeping the administrator's reason for its owner to read (the console's review
+    /// queue). The reason is the administrator's words: 1 to 500 characters.
+    pub async fn reject_client_with_reason(&self, id: &str, reason: &str, by: Option<&Actor>) -> AppResult<OAuthClient> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::invalid("Give a reason for the rejection, at most 500 characters."));
+        }
+        let rejected = self.reject_client(id, by).await?;
+        self.store.set_rejection_reason(&rejected.id, reason, self.clock.now()).await?;
+        Ok(rejected)
+    }
+
+    /// Why the client was rejected, when an administrator said.
+    pub async fn client_rejection_reason(&self, id: &ClientId) -> AppResult<Option<String>> {
+        Ok(self.store.rejection_reason(id).await?)
+    }
+
     /// Deletes a client with its grants, families, codes and refresh tokens.
     pub async fn delete_client(&self, id: &str, by: Option<&Actor>) -> AppResult<OAuthClient> {
         let client = self.find_client(id).await?;

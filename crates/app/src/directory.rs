@@ -378,6 +378,10 @@ impl App {
         if !self.store.set_password(id, &hash).await? {
             return Err(AppError::not_found(format!("No user has the id {}.", id.0)));
         }
+        // What the old password opened ends with it: browser sessions went with the update, and OAuth
+        // refresh tokens (with the access tokens issued from them) go here, on every node.
+        self.store.revoke_user_families(id, self.clock.now()).await?;
+        self.apply(&[Invalidation::User(id)]);
         self.audit(AuditKind::UserPasswordReset, None, None, AuditDetails::new().target(id.0).user(id)).await;
         Ok(())
     }

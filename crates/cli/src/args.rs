@@ -242,6 +242,15 @@ pub struct ServeArgs {
     /// off the public network: it names routes and counts, never credentials.
     #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// SMTP server for email (new-token notices, password reset links): smtp://HOST:PORT,
+    /// smtp://USER:PASSWORD@HOST:587?tls=starttls or smtps://USER:PASSWORD@HOST (default: no email, and no
+    /// password reset by email).
+    #[arg(long, env = "GATEHOUSE_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The From of Gatehouse's email, e.g. "Gatehouse <noreply@example.com>" (default: noreply at the
+    /// issuer's host).
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
 }
 
 #[derive(Subcommand)]

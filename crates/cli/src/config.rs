@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use gatehouse_app::keys::KeyProtection;
+use gatehouse_app::mail::MailSettings;
+use gatehouse_app::smtp::SmtpMailer;
 use gatehouse_app::rate_limit::{LimitSettings, RedisCounters};
 use gatehouse_domain::secrets::SecretsKeys;
 use gatehouse_domain::policy::Policy;
@@ -48,6 +50,10 @@ pub struct FileConfig {
     pub server: Option<ServerConfig>,
     /// Where Prometheus metrics are served (`serve --metrics-listen` overrides it); unset: nowhere.
     pub metrics_listen: Option<String>,
+    /// The SMTP server email goes out through (`serve --smtp-url` overrides it); unset: no email.
+    pub smtp_url: Option<String>,
+    /// The `From` of Gatehouse's email (`serve --mail-from`); default `Gatehouse <noreply@ISSUER-HOST>`.
+    pub mail_from: Option<String>,
 }
 
 /// `[server]`: every key optional. A slow or silent client is cut off at these bounds (issue 10, hole 5).
@@ -106,6 +112,8 @@ pub enum ConfigError {
     Policy { path: String, reason: String },
     #[error("invalid rate-limit setting: {0}")]
     RateLimits(String),
+    #[error("invalid email setting: {0}")]
+    Mail(String),
     #[error("invalid OAuth setting: {0}")]
     OAuth(String),
     #[error("invalid secrets key ({origin}): {reason}")]
@@ -316,6 +324,20 @@ pub fn resolve_edge(file: &FileConfig) -> Result<gatehouse_http::EdgeLimits, Con
 
 pub fn resolve_database(flag: Option<String>, file: &FileConfig) -> String {
     flag.or_else(|| file.database.clone()).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+}
+
+/// The flags over the file. A malformed SMTP URL or sender stops the start rather than losing every message
+/// later; the URL's password is never part of the error.
+pub fn resolve_mail(smtp_url: Option<String>, mail_from: Option<String>, file: &FileConfig) -> Result<MailSettings, ConfigError> {
+    let smtp_url = smtp_url.or_else(|| file.smtp_url.clone()).filter(|url| !url.trim().is_empty());
+    let from = mail_from.or_else(|| file.mail_from.clone()).filter(|from| !from.trim().is_empty());
+    if let Some(url) = &smtp_url {
+        SmtpMailer::from_url(url).map_err(|error| ConfigError::Mail(error.0))?;
+    }
+    if let Some(from) = &from {
+        SmtpMailer::check_sender(from).map_err(|error| ConfigError::Mail(error.0))?;
+    }
+    Ok(MailSettings { smtp_url, from })
 }
 
 /// The issuer is the server's public URL: the flag or the file, else `default` (where it listens).

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod oauth;
 pub mod page;
 pub mod password;
+pub mod password_reset;
 pub mod policy;
 pub mod random;
 pub mod revocation;

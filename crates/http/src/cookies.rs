@@ -64,6 +64,26 @@ pub fn reveal_clear_cookie(secure: bool) -> Result<HeaderValue, InvalidHeaderVal
     build(reveal_name(secure), secure, "", 0, SameSite::Strict)
 }
 
+/// The password-reset cookie's name (see `console::password_reset`), prefixed like the session's.
+pub fn reset_name(secure: bool) -> &'static str {
+    if secure { "__Host-gatehouse_reset" } else { "gatehouse_reset" }
+}
+
+/// A reset link works 30 minutes; its secret in a cookie never outlives that.
+const RESET_MAX_AGE_SECS: i64 = 30 * 60;
+
+/// `Set-Cookie` carrying a reset link's secret out of the address bar, to the page that sets the password.
+/// `SameSite=Lax`, not `Strict`: the link is opened from a mail client, a cross-site navigation, and the
+/// redirect that follows belongs to it; the form's post is same-site either way.
+pub fn reset_set_cookie(secure: bool, secret: &str) -> Result<HeaderValue, InvalidHeaderValue> {
+    build(reset_name(secure), secure, secret, RESET_MAX_AGE_SECS, SameSite::Lax)
+}
+
+/// `Set-Cookie` that deletes the reset cookie once the password is set.
+pub fn reset_clear_cookie(secure: bool) -> Result<HeaderValue, InvalidHeaderValue> {
+    build(reset_name(secure), secure, "", 0, SameSite::Lax)
+}
+
 /// `Set-Cookie` that deletes the session cookie (signing out).
 pub fn session_clear_cookie(secure: bool) -> Result<HeaderValue, InvalidHeaderValue> {
     build(session_name(secure), secure, "", 0, SameSite::Lax)

@@ -26,6 +26,9 @@ pub trait ClientRepository: Send + Sync {
     /// refresh tokens) revoked, and the change on the revocation feed. Returns the client as it now
     /// stands, or `None` when there is no such client.
     async fn reject_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<Option<OAuthClient>>;
+    /// Keeps why an administrator rejected the client (the console's review queue), replacing an older reason.
+    async fn set_rejection_reason(&self, id: &ClientId, reason: &str, now: Timestamp) -> StoreResult<()>;
+    async fn rejection_reason(&self, id: &ClientId) -> StoreResult<Option<String>>;
     /// Deletes the client with its grants, families, codes and refresh tokens.
     async fn delete_oauth_client(&self, id: &ClientId, now: Timestamp) -> StoreResult<bool>;
 }
@@ -67,6 +70,24 @@ fn client_row(client: &OAuthClient) -> StoreResult<Vec<Value>> {
 
 #[async_trait]
 impl<DB: Backend> ClientRepository for SqlStore<DB> {
+    async fn set_rejection_reason(&self, id: &ClientId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        query(
+            "INSERT INTO oauth_client_rejections (client_id, reason, rejected_at) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id) DO UPDATE SET reason = excluded.reason, rejected_at = excluded.rejected_at",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn rejection_reason(&self, id: &ClientId) -> StoreResult<Option<String>> {
+        let row = query("SELECT reason FROM oauth_client_rejections WHERE client_id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|row| row.get("reason")).transpose()
+    }
+
     async fn insert_oauth_client(&self, client: &OAuthClient) -> StoreResult<()> {
         let result = query(OAUTH_CLIENTS.insert_one()).bind_all(client_row(client)?).execute(&self.writer).await;
         match result {

@@ -20,6 +20,7 @@ mod group_commit;
 mod grants;
 mod listener;
 mod organizations;
+mod password_resets;
 mod postgres;
 mod refresh_tokens;
 pub mod repositories;

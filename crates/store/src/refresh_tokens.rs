@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use gatehouse_domain::ids::FamilyId;
 use gatehouse_domain::oauth::grant::judge_refresh;
 use gatehouse_domain::oauth::{ClientId, RefreshToken, RefreshVerdict, TokenFamily};
-use gatehouse_domain::{Timestamp, TokenHash};
+use gatehouse_domain::{Timestamp, TokenHash, UserId};
 use sqlx::{Pool, Transaction};
 
 use crate::backend::{Backend, Row, Target, query};
@@ -26,6 +26,9 @@ pub trait RefreshTokenRepository: Send + Sync {
     async fn family(&self, id: &FamilyId) -> StoreResult<Option<TokenFamily>>;
     /// Revokes every live family of a client (a client rejected after approval). Returns how many.
     async fn revoke_client_families(&self, client: &ClientId, now: Timestamp) -> StoreResult<u64>;
+    /// Revokes every live family of a user, with their refresh tokens, and puts the user on the
+    /// revocation feed (an operator's password reset: what the old password opened ends). Returns how many.
+    async fn revoke_user_families(&self, user: UserId, now: Timestamp) -> StoreResult<u64>;
     /// Revokes the family and its refresh tokens. True when it was live.
     async fn revoke_family(&self, id: &FamilyId, now: Timestamp) -> StoreResult<bool>;
 
@@ -45,6 +48,22 @@ pub trait RefreshTokenRepository: Send + Sync {
     ) -> StoreResult<Rotation>;
 }
 
+
+/// Revokes a user's live families and their refresh tokens inside the caller's transaction (which records
+/// the revocation). Access tokens die with their family: each use checks that it is live.
+pub(crate) async fn revoke_user_families_in<DB: Backend>(tx: &mut Transaction<'_, DB>, user: UserId, now: Timestamp) -> StoreResult<u64> {
+    let revoked = query("UPDATE oauth_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    query("UPDATE oauth_refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    Ok(revoked)
+}
 
 /// The most rotations one transaction takes.
 pub(crate) const ROTATION_BATCH: usize = 128;
@@ -233,6 +252,14 @@ impl<DB: Backend> RefreshTokenRepository for SqlStore<DB> {
             .execute(&mut tx)
             .await?;
         record_revocation(&mut tx, &Revoked::Client(client.clone()), now).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoke_user_families(&self, user: UserId, now: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        let revoked = revoke_user_families_in(&mut tx, user, now).await?;
+        record_revocation(&mut tx, &Revoked::User(user), now).await?;
         tx.commit().await?;
         Ok(revoked)
     }

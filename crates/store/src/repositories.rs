@@ -7,6 +7,7 @@ pub use crate::clients::ClientRepository;
 pub use crate::codes::CodeRepository;
 pub use crate::grants::GrantRepository;
 pub use crate::organizations::OrganizationRepository;
+pub use crate::password_resets::PasswordResetRepository;
 pub use crate::refresh_tokens::RefreshTokenRepository;
 pub use crate::revocations::RevocationRepository;
 pub use crate::roles::RoleRepository;

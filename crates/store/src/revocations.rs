@@ -161,7 +161,7 @@ impl<DB: Backend> RevocationRepository for SqlStore<DB> {
     async fn purge_expired_oauth(&self, now: Timestamp) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         // Used codes are kept until they expire, so that a replay is still recognised as one.
-        for table in ["oauth_codes", "oauth_sessions", "oauth_revoked_access_tokens", "oauth_refresh_tokens"] {
+        for table in ["oauth_codes", "oauth_sessions", "oauth_revoked_access_tokens", "oauth_refresh_tokens", "password_resets"] {
             query(format!("DELETE FROM {table} WHERE expires_at < $1")).bind(now).execute(&mut tx).await?;
         }
         query("DELETE FROM oauth_signing_keys WHERE retire_at IS NOT NULL AND retire_at < $1").bind(now).execute(&mut tx).await?;

@@ -343,6 +343,27 @@ pub static ORGANIZATION_INVITATIONS: Table = Table {
     insert_one: OnceLock::new(),
 };
 
+/// Resets live 30 minutes: a copy does not carry them (a move takes longer than a link is worth).
+pub static PASSWORD_RESETS: Table = Table {
+    name: "password_resets",
+    columns: &[("token_hash", Bytes), ("user_id", Int), ("created", Int), ("expires_at", Int), ("used_at", Int)],
+    order_by: "token_hash",
+    generated_id: false,
+    copied: false,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
+};
+
+pub static OAUTH_CLIENT_REJECTIONS: Table = Table {
+    name: "oauth_client_rejections",
+    columns: &[("client_id", Text), ("reason", Text), ("rejected_at", Int)],
+    order_by: "client_id",
+    generated_id: false,
+    copied: true,
+    column_list: OnceLock::new(),
+    insert_one: OnceLock::new(),
+};
+
 /// Every table, parents before children (the order a copy fills them in).
 pub static TABLES: &[&Table] = &[
     &SETTINGS,
@@ -365,6 +386,8 @@ pub static TABLES: &[&Table] = &[
     &AUDIT_EVENT_ORGANIZATIONS,
     &CUSTOM_ROLES,
     &ORGANIZATION_INVITATIONS,
+    &PASSWORD_RESETS,
+    &OAUTH_CLIENT_REJECTIONS,
 ];
 
 pub fn table(name: &str) -> Option<&'static Table> {

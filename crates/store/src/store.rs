@@ -18,6 +18,7 @@ pub trait Store:
     SettingsRepository
     + UserRepository
     + OrganizationRepository
+    + PasswordResetRepository
     + ApiTokenRepository
     + ClientRepository
     + GrantRepository

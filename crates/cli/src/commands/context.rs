@@ -50,6 +50,14 @@ impl Context {
         if serving.is_none() {
             settings.key_protection =
                 config::resolve_key_protection(global.secrets_key_file.as_deref(), global.insecure_dev_keys, &file)?;
+            // A token created here is announced to its owner like one created through the API, when the
+            // deployment's email settings are in the environment or the file.
+            settings.mail = config::resolve_mail(env("GATEHOUSE_SMTP_URL"), env("GATEHOUSE_MAIL_FROM"), &file)?;
+            if settings.mail.from.is_none()
+                && let Some(issuer) = env("GATEHOUSE_ISSUER").or_else(|| file.issuer.clone())
+            {
+                settings.mail.from = Some(gatehouse_app::mail::default_from(&issuer));
+            }
         }
         let url = config::resolve_database(global.database.clone(), &file);
         let mode = if serving.is_some() { OpenMode::CreateIfMissing } else { OpenMode::MustExist };
@@ -75,6 +83,10 @@ impl Context {
             println!("{id}");
         }
     }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// Opens a store, saying what to do when it is not there.

@@ -29,6 +29,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     let policy = config::resolve_policy(args.policy.as_deref(), &file)?;
     let limits = config::resolve_limits(args.redis_url, &file)?;
     let edge = config::resolve_edge(&file)?;
+    let mail = config::resolve_mail(args.smtp_url, args.mail_from, &file)?;
     let key_protection = config::resolve_key_protection(global.secrets_key_file.as_deref(), global.insecure_dev_keys, &file)?;
     if matches!(key_protection, KeyProtection::Missing) {
         return Err(CliError(server::MISSING_SECRETS_KEY.to_string()));
@@ -49,6 +50,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     settings.oauth = oauth;
     settings.limits = limits;
     settings.key_protection = key_protection;
+    settings.mail = mail;
     let context = Context::open(global, Some(serving), Some(settings)).await?;
 
     if let Some(first) = context.app.first_start().await? {
@@ -68,6 +70,10 @@ pub async fn serve(global: &Global, args: ServeArgs) -> CliResult {
     let backend = context.app.store.backend();
     let rate_limits = if context.app.settings.limits.redis_url.is_some() { "shared through Redis" } else { "counted on this node" };
     tracing::info!(rate_limits, "rate limits");
+    match &context.app.settings.mail.smtp_url {
+        Some(url) => tracing::info!(smtp = %gatehouse_store::redact_url(url), "email goes out through SMTP"),
+        None => tracing::info!("email: none configured (--smtp-url), so no password reset by email"),
+    }
     let mut running = server::start(listener, gatehouse_http::AppState::new(context.app).with_trusted_proxies(trusted_proxies).with_policy(policy).with_edge_limits(edge), cadence).await?;
     running.serve_metrics(args.metrics_listen.as_deref().or(file.metrics_listen.as_deref())).await?;
     tracing::info!(addr = %running.addr, zone = %zone, backend, "gatehouse listening on http://{}", running.addr);

@@ -36,6 +36,12 @@ pub async fn token(global: &Global, command: TokenCommand) -> CliResult {
             } else {
                 println!("{}", secret.reveal());
             }
+            // The owner's notice is sent by this process: wait for it (bounded), or it dies with the process.
+            if let Some(outbox) = context.app.outbox()
+                && !outbox.idle(std::time::Duration::from_secs(30)).await
+            {
+                eprintln!("warning: the new-token notice to the user could not be sent in time");
+            }
         }
         TokenCommand::List { user } => {
             let user = context.user(&user).await?;

@@ -72,6 +72,12 @@ impl TestServer {
         Self::start_with(ZONE, gatehouse_http::EdgeLimits::default(), |config| config.limits = limits).await
     }
 
+    /// A server sending its email through this SMTP URL (see `mail.rs` for a real server to point it at).
+    pub async fn start_with_mail(smtp_url: &str) -> Self {
+        let mail = gatehouse_app::mail::MailSettings { smtp_url: Some(smtp_url.to_string()), from: None };
+        Self::start_with(ZONE, gatehouse_http::EdgeLimits::default(), |config| config.mail = mail).await
+    }
+
     /// A server with these connection bounds (short timeouts, a small connection cap).
     pub async fn start_with_edge(edge: gatehouse_http::EdgeLimits) -> Self {
         Self::start_with(ZONE, edge, |_| {}).await

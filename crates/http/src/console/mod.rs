@@ -7,7 +7,10 @@
 //! `page`). One module per area; the routes are listed here, in one place.
 
 pub mod account;
+pub mod admin;
+pub mod developer;
 pub mod page;
+pub mod password_reset;
 pub mod profile;
 pub mod tokens;
 
@@ -27,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         // Signing in and out.
         .route("/login", get(account::login_page).post(account::login))
         .route("/logout", post(account::logout))
+        // The forgotten password (anonymous): the request form, the mailed link, the new password.
+        .route("/forgot-password", get(password_reset::forgot_page).post(password_reset::request_link))
+        .route("/reset-password", get(password_reset::reset_page).post(password_reset::set_password))
+        .route("/reset-password/{secret}", get(password_reset::open_link))
         // The user's own account.
         .route("/user/api", get(tokens::list).post(tokens::create))
         .route("/user/api/new", get(tokens::new_form))
@@ -36,4 +43,16 @@ pub fn routes() -> Router<AppState> {
         .route("/user/password", get(account::password_page).post(account::change_password))
         .route("/user/apps", get(account::authorized_apps))
         .route("/user/apps/{clientId}/revoke", post(account::revoke_app))
+        // OAuth apps, for developers.
+        .route("/developer/apps", get(developer::list).post(developer::request))
+        .route("/developer/apps/new", get(developer::new_form))
+        .route("/developer/apps/{clientId}/secret", post(developer::rotate_secret))
+        // Administration (platform administrators only).
+        .route("/admin", get(admin::landing))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}/{action}", post(admin::user_action))
+        .route("/admin/organizations", get(admin::organizations))
+        .route("/admin/clients", get(admin::clients))
+        .route("/admin/clients/{id}/approve", post(admin::approve_client))
+        .route("/admin/clients/{id}/reject", post(admin::reject_client))
 }
