@@ -183,7 +183,7 @@ impl OrgRole {
             .find(|role| role.as_str() == normalised || role.id().to_string() == normalised || role.identifier() == normalised)
             .ok_or_else(|| {
                 ValidationError::new(format!(
-                    "Unknown organization role {:?}: use owner, admin, member, accountant or app_developer.",
+                    "Unknown role {:?}: use owner, admin, member, accountant or app_developer (organization roles).",
                     text.trim()
                 ))
             })

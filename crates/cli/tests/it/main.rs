@@ -28,6 +28,7 @@ mod observability;
 mod openapi;
 mod organizations_and_teams;
 mod rate_limits;
+mod roles;
 mod scopes;
 mod store_conformance;
 mod ugly_input;
