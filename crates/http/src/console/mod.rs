@@ -55,4 +55,6 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/clients", get(admin::clients))
         .route("/admin/clients/{id}/approve", post(admin::approve_client))
         .route("/admin/clients/{id}/reject", post(admin::reject_client))
+        // After every route, so it applies to each of them: a page, not an empty 405.
+        .method_not_allowed_fallback(page::method_not_allowed)
 }

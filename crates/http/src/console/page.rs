@@ -154,7 +154,15 @@ pub fn render(status: StatusCode, template: &dyn DynPage) -> Response {
 /// A page that says what went wrong, in the console's design, with the console's policy like every
 /// console page.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let mut response = pages::error(status, message);
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        StatusCode::METHOD_NOT_ALLOWED => "Not available",
+        status if status.is_server_error() => "Server error",
+        _ => "That did not work",
+    };
+    let mut response = pages::error_titled(status, title, message);
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONSOLE_POLICY));
     response
 }
@@ -163,6 +171,11 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 pub fn internal(cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(%cause, "internal error on a console page");
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "The server failed to handle the request. Try again later.")
+}
+
+/// A console path asked with a method it does not take (`POST /`, `DELETE /login`…): a page that says so.
+pub async fn method_not_allowed() -> Response {
+    error_page(StatusCode::METHOD_NOT_ALLOWED, "This page cannot be used that way. Go back and use its links and buttons.")
 }
 
 /// An application error on a page that has no form to show it on.

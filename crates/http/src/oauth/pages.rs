@@ -45,6 +45,7 @@ const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self';
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    title: &'a str,
     message: &'a str,
 }
 
@@ -111,7 +112,12 @@ impl<T: Template> DynPage for T {
 
 /// An error that must not go back to the client (unknown client, unregistered redirect URI…).
 pub fn error(status: StatusCode, message: &str) -> Response {
-    page(status, &ErrorPage { message })
+    error_titled(status, "Authorization error", message)
+}
+
+/// An error page with its own heading (the console's: "Not found", "Not allowed"…).
+pub fn error_titled(status: StatusCode, title: &str, message: &str) -> Response {
+    page(status, &ErrorPage { title, message })
 }
 
 pub fn login(status: StatusCode, csrf: &str, request: &str, client_name: &str, login_hint: Option<&str>, message: Option<&str>) -> Response {
