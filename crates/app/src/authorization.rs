@@ -28,6 +28,7 @@ const THROTTLED_EVENT_RULE: crate::rate_limit::Rule =
 const PRELOGIN_TTL_SECS: i64 = 30 * 60;
 
 /// A browser session: a random secret in a cookie, stored hashed so every node sees it.
+#[derive(Clone)]
 pub struct Session {
     pub secret: OpaqueSecret,
     pub record: BrowserSession,

@@ -12,7 +12,7 @@ use gatehouse_app::account::PasswordChange;
 use gatehouse_app::authorization::LoginOutcome;
 use serde::Deserialize;
 
-use super::page::{self, Chrome, SignedIn, form_message, internal, notice, see_other};
+use super::page::{self, DoneQuery, Chrome, SignedIn, form_message, internal, notice, see_other};
 use crate::cookies;
 use crate::oauth::form::Form;
 use crate::oauth::session::{self, PostRejection, Visitor};
@@ -21,11 +21,6 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
-    done: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
     done: Option<String>,
 }
 
@@ -171,7 +166,7 @@ const PASSWORD_NOTICES: &[(&str, &str)] = &[("changed", "Your password is change
 
 /// `GET /user/password`.
 pub async fn password_page(signed_in: SignedIn, Query(query): Query<DoneQuery>) -> Response {
-    let chrome = signed_in.chrome("password", notice(query.done.as_deref(), PASSWORD_NOTICES));
+    let chrome = signed_in.chrome("password", notice(query.done(), PASSWORD_NOTICES));
     page::render(StatusCode::OK, &PasswordPage { chrome, message: None })
 }
 
@@ -250,7 +245,7 @@ pub async fn authorized_apps(State(state): State<AppState>, signed_in: SignedIn,
             last_used: app.grant.last_used.map_or_else(|| "Never".to_string(), page::when),
         });
     }
-    let chrome = signed_in.chrome("apps", notice(query.done.as_deref(), APPS_NOTICES));
+    let chrome = signed_in.chrome("apps", notice(query.done(), APPS_NOTICES));
     page::render(StatusCode::OK, &AuthorizedAppsPage { chrome, apps: rows })
 }
 

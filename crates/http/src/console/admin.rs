@@ -11,15 +11,9 @@ use axum::http::header;
 use gatehouse_app::clients::Approval;
 use gatehouse_domain::oauth::ClientStatus;
 use gatehouse_domain::{Page as Paging, UserId};
-use serde::Deserialize;
 
-use super::page::{self, Chrome, Reveal, SignedIn, form_message, notice, see_other};
+use super::page::{self, DoneQuery, Chrome, Reveal, SignedIn, form_message, notice, see_other};
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
 
 /// Only platform administrators pass; the answer to anyone else is a 403 page, not a redirect.
 #[allow(clippy::result_large_err)]
@@ -76,7 +70,7 @@ pub async fn users(State(state): State<AppState>, signed_in: SignedIn, Query(que
     if let Err(response) = administrator(&signed_in) {
         return response;
     }
-    let notice = notice(query.done.as_deref(), USER_NOTICES);
+    let notice = notice(query.done(), USER_NOTICES);
     users_page(&state, &signed_in, StatusCode::OK, notice, None, "", "").await
 }
 
@@ -193,7 +187,7 @@ pub async fn clients(State(state): State<AppState>, signed_in: SignedIn, headers
         return response;
     }
     let revealed = Reveal::take(&state, &signed_in, &headers, NEW_CLIENT_SECRET);
-    let notice = notice(query.done.as_deref(), CLIENT_NOTICES);
+    let notice = notice(query.done(), CLIENT_NOTICES);
     let mut response = clients_page(&state, &signed_in, StatusCode::OK, notice, revealed.as_ref().map(|(secret, _)| secret.clone()), None).await;
     if let Some((_, clear)) = revealed {
         response.headers_mut().append(header::SET_COOKIE, clear);

@@ -9,16 +9,10 @@ use axum::response::Response;
 use gatehouse_app::clients::ClientRegistration;
 use gatehouse_domain::oauth::{ClientStatus, ClientType};
 use gatehouse_domain::{Scope, ScopeSet};
-use serde::Deserialize;
 
-use super::page::{self, Chrome, Reveal, SignedIn, form_message, notice, see_other};
+use super::page::{self, DoneQuery, Chrome, Reveal, SignedIn, form_message, notice, see_other};
 use super::tokens::{ScopeFieldset, scope_fieldsets};
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "console/developer_apps.html")]
@@ -76,7 +70,7 @@ pub async fn list(State(state): State<AppState>, signed_in: SignedIn, headers: H
         });
     }
     let revealed = Reveal::take(&state, &signed_in, &headers, NEW_SECRET);
-    let chrome = signed_in.chrome("developer", notice(query.done.as_deref(), APP_NOTICES));
+    let chrome = signed_in.chrome("developer", notice(query.done(), APP_NOTICES));
     let new_secret = revealed.as_ref().map(|(secret, _)| secret.clone());
     let mut response = page::render(StatusCode::OK, &AppsPage { chrome, apps, new_secret });
     if let Some((_, clear)) = revealed {

@@ -82,12 +82,8 @@ impl SignedIn {
     pub fn verify_form(&self, headers: &HeaderMap, body: &Bytes) -> Result<Form, Response> {
         let form = Form::parse(headers, body).map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
         let csrf = form.get("csrf").map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
-        session::check_post(headers, vec![Visitor::Session(self.session_clone())], csrf).map_err(rejection_page)?;
+        session::check_post(headers, vec![Visitor::Session(self.session.clone())], csrf).map_err(rejection_page)?;
         Ok(form)
-    }
-
-    fn session_clone(&self) -> Session {
-        Session { secret: self.session.secret.clone(), record: self.session.record.clone() }
     }
 }
 
@@ -236,6 +232,18 @@ impl Reveal {
 
 pub fn is_secure(state: &AppState) -> bool {
     state.issuer().starts_with("https://")
+}
+
+/// `?done=<key>`: what the redirect after a form post says happened (see [`notice`]).
+#[derive(serde::Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+impl DoneQuery {
+    pub fn done(&self) -> Option<&str> {
+        self.done.as_deref()
+    }
 }
 
 /// A short success message named by a fixed key in the query (`?done=deleted`): the redirect after a form

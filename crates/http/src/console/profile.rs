@@ -8,15 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_app::profile::ProfileChanges;
 use gatehouse_domain::{User, catalogue};
-use serde::Deserialize;
 
-use super::page::{self, Chrome, SignedIn, form_message, notice, see_other};
+use super::page::{self, DoneQuery, Chrome, SignedIn, form_message, notice, see_other};
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "console/profile.html")]
@@ -74,7 +68,7 @@ fn language_name(code: &str) -> String {
 
 /// `GET /user/profile`.
 pub async fn profile(signed_in: SignedIn, Query(query): Query<DoneQuery>) -> Response {
-    let chrome = signed_in.chrome("profile", notice(query.done.as_deref(), PROFILE_NOTICES));
+    let chrome = signed_in.chrome("profile", notice(query.done(), PROFILE_NOTICES));
     page::render(StatusCode::OK, &profile_page(chrome, &signed_in.user, &signed_in.user.name, None))
 }
 

@@ -9,18 +9,12 @@ use axum::response::Response;
 use gatehouse_app::api_tokens::TokenRequest;
 use gatehouse_domain::scope::ScopeGroup;
 use gatehouse_domain::{Scope, ScopeSet, Timestamp};
-use serde::Deserialize;
 
-use super::page::{self, Chrome, Reveal, SignedIn, form_message, notice, see_other};
+use super::page::{self, DoneQuery, Chrome, Reveal, SignedIn, form_message, notice, see_other};
 use crate::state::AppState;
 
 /// The purpose a new token is sealed under on its way to the next page.
 const NEW_TOKEN: &str = "api-token";
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "console/tokens.html")]
@@ -61,7 +55,7 @@ pub async fn list(State(state): State<AppState>, signed_in: SignedIn, headers: H
         })
         .collect();
     let revealed = Reveal::take(&state, &signed_in, &headers, NEW_TOKEN);
-    let chrome = signed_in.chrome("api", notice(query.done.as_deref(), TOKEN_NOTICES));
+    let chrome = signed_in.chrome("api", notice(query.done(), TOKEN_NOTICES));
     let new_token = revealed.as_ref().map(|(token, _)| token.clone());
     let mut response = page::render(StatusCode::OK, &TokensPage { chrome, tokens, new_token });
     if let Some((_, clear)) = revealed {
